@@ -1,0 +1,575 @@
+//! Matching included experts to a member state's mission request.
+//!
+//! Matching runs in two steps. Hard filters remove every expert who must not
+//! be proposed, and say which filter removed each. The experts left are
+//! scored: the score is a sum of named parts, each a fraction in thousandths
+//! times a weight, so it is an integer and the same on every machine. Ties
+//! break on the expert id, so the order never depends on input order.
+//!
+//! | part         | what earns it                                                     |
+//! |--------------|-------------------------------------------------------------------|
+//! | thematic     | per requested field: exact 1000, a sub-field 700, the broader area 300 |
+//! | years        | days of experience in matching fields, up to 15 years             |
+//! | competencies | share of the requested competencies the expert has used           |
+//! | languages    | share of the desired languages at the desired level               |
+//! | region       | experience in the requesting state 1000, in its region 500        |
+//! | rotation     | 1000, less 500 for each mission in the year before this one       |
+
+use std::fmt;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::eligibility::merged_days;
+use crate::lifecycle::Status;
+use crate::membership::Membership;
+use crate::model::{DateRange, Engagement, Expert, ExpertId, MissionRequest, Sector};
+use crate::taxonomy::Taxonomy;
+
+/// Weights of the score parts. Each part contributes at most
+/// `1000 × weight` points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Weights {
+    /// Depth of the thematic match.
+    pub thematic: u32,
+    /// Years in the matched fields.
+    pub years: u32,
+    /// Requested competencies.
+    pub competencies: u32,
+    /// Desired languages.
+    pub languages: u32,
+    /// Experience in the requesting state or its region.
+    pub region: u32,
+    /// Fair rotation.
+    pub rotation: u32,
+}
+
+impl Default for Weights {
+    fn default() -> Weights {
+        Weights {
+            thematic: 35,
+            years: 20,
+            competencies: 20,
+            languages: 10,
+            region: 10,
+            rotation: 5,
+        }
+    }
+}
+
+/// Years of experience at which the years part is full.
+pub const YEARS_CAP: i64 = 15;
+
+/// The hard filters, in the order they are applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Filter {
+    /// Not currently included on the roster.
+    NotIncluded,
+    /// The term does not cover every mission day.
+    TermEnds,
+    /// Not available, not authorised, or declared unavailable on mission days.
+    Unavailable,
+    /// Already engaged on an overlapping mission.
+    Engaged,
+    /// Below the level of a required language.
+    Language,
+    /// Excluded by the requester.
+    Excluded,
+    /// Works for a government body of the requesting state.
+    Conflict,
+}
+
+impl fmt::Display for Filter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Filter::NotIncluded => "not included",
+            Filter::TermEnds => "term ends",
+            Filter::Unavailable => "unavailable",
+            Filter::Engaged => "engaged",
+            Filter::Language => "language",
+            Filter::Excluded => "excluded",
+            Filter::Conflict => "conflict of interest",
+        })
+    }
+}
+
+/// The name of a score part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartName {
+    /// Depth of the thematic match.
+    Thematic,
+    /// Years in the matched fields.
+    Years,
+    /// Requested competencies.
+    Competencies,
+    /// Desired languages.
+    Languages,
+    /// Experience in the requesting state or its region.
+    Region,
+    /// Fair rotation.
+    Rotation,
+}
+
+/// One part of an expert's score.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScorePart {
+    /// Which part.
+    pub name: PartName,
+    /// How much of the part was earned, in thousandths.
+    pub fraction: u32,
+    /// The part's weight.
+    pub weight: u32,
+    /// `fraction × weight`.
+    pub points: u32,
+    /// Why, in words.
+    pub explanation: String,
+}
+
+/// Something the requester should know about a ranked expert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Flag {
+    /// The requesting member nominated the expert.
+    NominatedByRequester,
+}
+
+/// An expert who passed every hard filter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ranked {
+    /// Position, from 1.
+    pub rank: u32,
+    /// The expert.
+    pub expert: ExpertId,
+    /// Sum of the parts' points.
+    pub total: u32,
+    /// Every part, in the order of [`PartName`].
+    pub parts: Vec<ScorePart>,
+    /// Flags for the requester.
+    pub flags: Vec<Flag>,
+}
+
+/// An expert removed by a hard filter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Excluded {
+    /// The expert.
+    pub expert: ExpertId,
+    /// The first filter that removed the expert.
+    pub filter: Filter,
+    /// Every filter the expert fails, with the reason in words.
+    pub reasons: Vec<(Filter, String)>,
+}
+
+/// The outcome of matching one request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shortlist {
+    /// The request's id.
+    pub request_id: String,
+    /// How many experts the request wants.
+    pub wanted: u16,
+    /// Every expert who passed the filters, best first.
+    pub ranked: Vec<Ranked>,
+    /// Every expert removed, by id.
+    pub excluded: Vec<Excluded>,
+}
+
+impl Shortlist {
+    /// The experts proposed: the first `wanted` of the ranking.
+    pub fn proposed(&self) -> &[Ranked] {
+        &self.ranked[..self.ranked.len().min(self.wanted as usize)]
+    }
+
+    /// How many experts each filter removed (counting each expert under the
+    /// first filter that removed it), in filter order.
+    pub fn removed_by(&self) -> Vec<(Filter, usize)> {
+        let mut counts = std::collections::BTreeMap::new();
+        for e in &self.excluded {
+            *counts.entry(e.filter).or_insert(0) += 1;
+        }
+        counts.into_iter().collect()
+    }
+
+    /// Why an expert is not proposed, or where it ranked.
+    pub fn why_not(&self, expert: ExpertId) -> String {
+        if let Some(e) = self.excluded.iter().find(|e| e.expert == expert) {
+            let reasons: Vec<String> = e.reasons.iter().map(|(f, r)| format!("{f}: {r}")).collect();
+            return format!(
+                "{expert} was removed by the filter {}: {}",
+                e.filter,
+                reasons.join("; ")
+            );
+        }
+        match self.ranked.iter().find(|r| r.expert == expert) {
+            Some(r) if (r.rank as usize) <= self.wanted as usize => {
+                format!(
+                    "{expert} is proposed, ranked {} of {}",
+                    r.rank,
+                    self.ranked.len()
+                )
+            }
+            Some(r) => format!(
+                "{expert} passed every filter but ranked {} of {}, below the {} wanted",
+                r.rank,
+                self.ranked.len(),
+                self.wanted
+            ),
+            None => format!("{expert} was not considered: not on the roster"),
+        }
+    }
+}
+
+/// What matching needs besides the experts.
+pub struct Context<'a> {
+    /// The taxonomy.
+    pub taxonomy: &'a Taxonomy,
+    /// Membership, for regions.
+    pub membership: &'a Membership,
+    /// Score weights.
+    pub weights: Weights,
+    /// Every engagement of the experts considered.
+    pub engagements: &'a [Engagement],
+    /// Today in the roster's time zone; open experience periods end here.
+    pub today: NaiveDate,
+}
+
+/// Filters and ranks `experts` for `request`, which must be valid.
+pub fn rank(request: &MissionRequest, experts: &[Expert], ctx: &Context<'_>) -> Shortlist {
+    let mut ranked = Vec::new();
+    let mut excluded = Vec::new();
+    for expert in experts {
+        let reasons = filters(request, expert, ctx);
+        if let Some((first, _)) = reasons.first() {
+            excluded.push(Excluded {
+                expert: expert.id,
+                filter: *first,
+                reasons,
+            });
+            continue;
+        }
+        let parts = score(request, expert, ctx);
+        let total = parts.iter().map(|p| p.points).sum();
+        let mut flags = Vec::new();
+        if expert.nominators().contains(request.requester.as_str()) {
+            flags.push(Flag::NominatedByRequester);
+        }
+        ranked.push(Ranked {
+            rank: 0,
+            expert: expert.id,
+            total,
+            parts,
+            flags,
+        });
+    }
+    ranked.sort_by(|a, b| b.total.cmp(&a.total).then(a.expert.cmp(&b.expert)));
+    for (i, r) in ranked.iter_mut().enumerate() {
+        r.rank = i as u32 + 1;
+    }
+    excluded.sort_by_key(|e| e.expert);
+    Shortlist {
+        request_id: request.id.clone(),
+        wanted: request.experts_wanted,
+        ranked,
+        excluded,
+    }
+}
+
+fn filters(request: &MissionRequest, expert: &Expert, ctx: &Context<'_>) -> Vec<(Filter, String)> {
+    let mut out = Vec::new();
+    let window = request.window;
+    if expert.status != Status::Included {
+        out.push((Filter::NotIncluded, format!("status is {}", expert.status)));
+    } else {
+        match expert.term {
+            Some(term) if term.covers_range(&window) => {}
+            Some(term) if term.first_day > window.first => out.push((
+                Filter::TermEnds,
+                format!(
+                    "term starts {}, after the mission's first day {}",
+                    term.first_day, window.first
+                ),
+            )),
+            Some(term) => out.push((
+                Filter::TermEnds,
+                format!(
+                    "term ends {}, before the mission's last day {}",
+                    term.last_day, window.last
+                ),
+            )),
+            None => out.push((Filter::TermEnds, "no term recorded".into())),
+        }
+    }
+    let a = &expert.profile.availability;
+    if !a.available || !a.authorised {
+        out.push((
+            Filter::Unavailable,
+            "not declared available and authorised for missions".into(),
+        ));
+    } else if let Some(r) = a.unavailable.iter().find(|r| r.overlaps(&window)) {
+        out.push((
+            Filter::Unavailable,
+            format!("declared unavailable {} to {}", r.first, r.last),
+        ));
+    }
+    if let Some(e) = ctx.engagements.iter().find(|e| {
+        e.expert == expert.id
+            && e.blocks()
+            && e.request_id != request.id
+            && e.window.overlaps(&window)
+    }) {
+        out.push((
+            Filter::Engaged,
+            format!(
+                "engaged on mission {} from {} to {}",
+                e.request_id, e.window.first, e.window.last
+            ),
+        ));
+    }
+    for need in &request.required_languages {
+        match expert.profile.level_in(&need.tag) {
+            Some(level) if level >= need.level => {}
+            Some(level) => out.push((
+                Filter::Language,
+                format!("{} at {level}, below the required {}", need.tag, need.level),
+            )),
+            None => out.push((
+                Filter::Language,
+                format!("no {} recorded; {} required", need.tag, need.level),
+            )),
+        }
+    }
+    if request.excluded.contains(&expert.id) {
+        out.push((Filter::Excluded, "excluded by the requester".into()));
+    }
+    let org = &expert.profile.organisation;
+    if org.sector == Sector::Government && org.state.as_deref() == Some(request.requester.as_str())
+    {
+        out.push((
+            Filter::Conflict,
+            format!(
+                "works for a government body of {}, the requesting state",
+                request.requester
+            ),
+        ));
+    }
+    out
+}
+
+fn score(request: &MissionRequest, expert: &Expert, ctx: &Context<'_>) -> Vec<ScorePart> {
+    let w = ctx.weights;
+    let t = ctx.taxonomy;
+    let fields: Vec<u16> = expert
+        .profile
+        .experience
+        .iter()
+        .flat_map(|p| p.themes.iter())
+        .filter_map(|c| t.theme_position(c).ok())
+        .collect();
+    let wanted: Vec<u16> = request
+        .themes
+        .iter()
+        .filter_map(|c| t.theme_position(c).ok())
+        .collect();
+
+    // Thematic depth: per requested field, the best relation to the expert's.
+    let mut exact = 0;
+    let mut deeper = 0;
+    let mut broader = 0;
+    let mut sum = 0u32;
+    for &r in &wanted {
+        let best = fields
+            .iter()
+            .map(|&f| {
+                if f == r {
+                    1000
+                } else if t.position_within(f, r) {
+                    700
+                } else if t.position_within(r, f) {
+                    300
+                } else {
+                    0
+                }
+            })
+            .max()
+            .unwrap_or(0);
+        match best {
+            1000 => exact += 1,
+            700 => deeper += 1,
+            300 => broader += 1,
+            _ => {}
+        }
+        sum += best;
+    }
+    let thematic = sum / wanted.len().max(1) as u32;
+    let n = wanted.len();
+    let thematic_text = format!(
+        "of {n} requested field{}: {exact} matched exactly, {deeper} through a sub-field, {broader} through the broader area",
+        if n == 1 { "" } else { "s" }
+    );
+
+    // Years in matching fields (in either direction of the taxonomy).
+    let relevant = expert.profile.experience.iter().filter(|p| {
+        p.themes
+            .iter()
+            .filter_map(|c| t.theme_position(c).ok())
+            .any(|f| {
+                wanted
+                    .iter()
+                    .any(|&r| t.position_within(f, r) || t.position_within(r, f))
+            })
+    });
+    let days = merged_days(relevant.filter_map(|p| {
+        let last = p.to.unwrap_or(ctx.today).min(ctx.today);
+        (p.from <= last).then_some(DateRange {
+            first: p.from,
+            last,
+        })
+    }));
+    let cap = YEARS_CAP * 365;
+    let years = (days.min(cap) * 1000 / cap) as u32;
+    let years_text = format!(
+        "{:.1} years in the requested fields (full marks at {YEARS_CAP})",
+        days as f64 / 365.25
+    );
+
+    // Competencies.
+    let used: Vec<&str> = expert
+        .profile
+        .experience
+        .iter()
+        .flat_map(|p| p.competencies.iter().map(String::as_str))
+        .collect();
+    let have: Vec<&str> = request
+        .competencies
+        .iter()
+        .map(String::as_str)
+        .filter(|c| used.contains(c))
+        .collect();
+    let (competencies, competencies_text) = if request.competencies.is_empty() {
+        (0, "the request names no competencies".to_owned())
+    } else {
+        (
+            (have.len() * 1000 / request.competencies.len()) as u32,
+            format!(
+                "{} of {} requested competencies{}",
+                have.len(),
+                request.competencies.len(),
+                if have.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", have.join(", "))
+                }
+            ),
+        )
+    };
+
+    // Desired languages.
+    let met: Vec<String> = request
+        .desired_languages
+        .iter()
+        .filter(|need| {
+            expert
+                .profile
+                .level_in(&need.tag)
+                .is_some_and(|l| l >= need.level)
+        })
+        .map(|need| need.tag.clone())
+        .collect();
+    let (languages, languages_text) = if request.desired_languages.is_empty() {
+        (0, "the request names no desired languages".to_owned())
+    } else {
+        (
+            (met.len() * 1000 / request.desired_languages.len()) as u32,
+            format!(
+                "{} of {} desired languages{}",
+                met.len(),
+                request.desired_languages.len(),
+                if met.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", met.join(", "))
+                }
+            ),
+        )
+    };
+
+    // Experience in the requesting state or its region.
+    let countries: Vec<&str> = expert
+        .profile
+        .experience
+        .iter()
+        .flat_map(|p| p.countries.iter().map(String::as_str))
+        .collect();
+    let region = ctx.membership.region(&request.requester);
+    let (place, place_text) = if countries.contains(&request.requester.as_str()) {
+        (1000, format!("has worked in {}", request.requester))
+    } else if let Some(c) = region.and_then(|reg| {
+        countries
+            .iter()
+            .find(|c| ctx.membership.region(c) == Some(reg))
+    }) {
+        (
+            500,
+            format!(
+                "has worked in {c}, in the same region as {}",
+                request.requester
+            ),
+        )
+    } else {
+        (
+            0,
+            format!(
+                "no experience recorded in {} or its region",
+                request.requester
+            ),
+        )
+    };
+
+    // Rotation: missions in the year before this one.
+    let since = request.window.first - chrono::Duration::days(365);
+    let recent = ctx
+        .engagements
+        .iter()
+        .filter(|e| {
+            e.expert == expert.id
+                && e.blocks()
+                && e.request_id != request.id
+                && e.window.last >= since
+                && e.window.first < request.window.first
+        })
+        .count();
+    let rotation = 1000u32.saturating_sub(500 * recent as u32);
+    let rotation_text = match recent {
+        0 => "no missions in the year before this one".to_owned(),
+        1 => "1 mission in the year before this one".to_owned(),
+        n => format!("{n} missions in the year before this one"),
+    };
+
+    [
+        (PartName::Thematic, thematic, w.thematic, thematic_text),
+        (PartName::Years, years, w.years, years_text),
+        (
+            PartName::Competencies,
+            competencies,
+            w.competencies,
+            competencies_text,
+        ),
+        (PartName::Languages, languages, w.languages, languages_text),
+        (PartName::Region, place, w.region, place_text),
+        (PartName::Rotation, rotation, w.rotation, rotation_text),
+    ]
+    .into_iter()
+    .map(|(name, fraction, weight, explanation)| ScorePart {
+        name,
+        fraction,
+        weight,
+        points: fraction * weight,
+        explanation,
+    })
+    .collect()
+}
+
+/// Formats points as a score out of 100 with three decimals.
+pub fn format_points(points: u32) -> String {
+    format!("{}.{:03}", points / 1000, points % 1000)
+}

@@ -1,0 +1,721 @@
+//! The roster's records: experts and what they are made of, calls for
+//! nominations, nominations, mission requests and engagements.
+//!
+//! Input documents (a [`Nomination`], a [`Registration`], a
+//! [`MissionRequest`]) reject unknown fields, and their `validate` methods
+//! return every problem found, each naming its field.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::error::{Field, ValidationError};
+use crate::language::{Level, normalise_tag};
+use crate::lifecycle::{Status, Term};
+use crate::taxonomy::Taxonomy;
+
+/// The id of an expert, assigned by the store.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(transparent)]
+pub struct ExpertId(pub i64);
+
+impl fmt::Display for ExpertId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "E-{:04}", self.0)
+    }
+}
+
+/// Which way round a name is written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NameOrder {
+    /// Given name, then family name.
+    #[default]
+    GivenFirst,
+    /// Family name, then given name (Chinese, Korean, Vietnamese, Khmer ...).
+    FamilyFirst,
+    /// No family name: a mononym, or a Myanmar or Javanese name.
+    NoFamilyName,
+}
+
+/// A person's name as they write it.
+///
+/// Only one part is required: `full`, or `given`, or `family`. Text is kept as
+/// typed, in Unicode normalisation form C.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonName {
+    /// The whole name as the person writes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full: Option<String>,
+    /// Given name or names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given: Option<String>,
+    /// Family name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
+    /// Which way round the parts go.
+    #[serde(default)]
+    pub order: NameOrder,
+    /// The name in Latin script, when the name is written in another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latin: Option<String>,
+}
+
+impl PersonName {
+    /// The name for display: `full` when given, else the parts in their order.
+    /// Scripts written without spaces (Han, Kana, Hangul runs) are joined
+    /// without one.
+    pub fn display(&self) -> String {
+        if let Some(full) = non_empty(&self.full) {
+            return full.to_owned();
+        }
+        let given = non_empty(&self.given);
+        let family = non_empty(&self.family);
+        let (first, second) = match self.order {
+            NameOrder::FamilyFirst => (family, given),
+            _ => (given, family),
+        };
+        match (first, second) {
+            (Some(a), Some(b)) if is_unspaced(a) && is_unspaced(b) => format!("{a}{b}"),
+            (Some(a), Some(b)) => format!("{a} {b}"),
+            (Some(a), None) | (None, Some(a)) => a.to_owned(),
+            (None, None) => String::new(),
+        }
+    }
+
+    /// A key for sorting lists of names: the Latin form when there is one,
+    /// family name first when there is a family name, else the whole name;
+    /// compared without letter case.
+    pub fn sort_key(&self) -> String {
+        let base = match (non_empty(&self.latin), non_empty(&self.family)) {
+            (Some(latin), _) => latin.to_owned(),
+            (None, Some(family)) if self.order != NameOrder::NoFamilyName => {
+                format!("{family} {}", non_empty(&self.given).unwrap_or(""))
+            }
+            _ => self.display(),
+        };
+        base.trim().to_lowercase()
+    }
+
+    fn validate(&mut self, field: &Field, errors: &mut Vec<ValidationError>) {
+        for (name, part) in [
+            ("full", &mut self.full),
+            ("given", &mut self.given),
+            ("family", &mut self.family),
+            ("latin", &mut self.latin),
+        ] {
+            if let Some(text) = part {
+                if let Err(message) = clean_text(text, 1000) {
+                    errors.push(ValidationError::new(field.key(name), message));
+                } else if text.is_empty() {
+                    *part = None;
+                }
+            }
+        }
+        if self.full.is_none() && self.given.is_none() && self.family.is_none() {
+            errors.push(ValidationError::new(
+                field.clone(),
+                "needs at least one of `full`, `given` or `family`",
+            ));
+        }
+    }
+}
+
+fn non_empty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn is_unspaced(s: &str) -> bool {
+    s.chars().all(|c| {
+        matches!(c as u32,
+            0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F)
+    })
+}
+
+/// Trims, puts into NFC, and refuses control and bidirectional formatting
+/// characters. The length limit counts characters, not bytes.
+pub fn clean_text(text: &mut String, max_chars: usize) -> Result<(), String> {
+    let normalised: String = text.trim().nfc().collect();
+    if let Some(c) = normalised
+        .chars()
+        .find(|&c| is_bidi_control(c) || c.is_control())
+    {
+        return Err(format!(
+            "contains the control character U+{:04X}, which is not allowed",
+            c as u32
+        ));
+    }
+    let count = normalised.chars().count();
+    if count > max_chars {
+        return Err(format!(
+            "is {count} characters long; at most {max_chars} are allowed"
+        ));
+    }
+    *text = normalised;
+    Ok(())
+}
+
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// The sector an organisation belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Sector {
+    /// A government ministry or agency.
+    Government,
+    /// An international organisation.
+    InternationalOrganisation,
+    /// A non-governmental organisation.
+    Ngo,
+    /// Other civil society: universities, research institutes, associations.
+    CivilSociety,
+    /// A private company or self-employed.
+    Private,
+}
+
+/// An organisation an expert or referee works for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Organisation {
+    /// The organisation's name.
+    pub name: String,
+    /// Its sector.
+    pub sector: Sector,
+    /// For a government body, the state it belongs to (ISO 3166-1 alpha-3).
+    /// Matching uses it for conflicts of interest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+}
+
+/// A dated period of professional experience.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExperiencePeriod {
+    /// First day of the period.
+    pub from: NaiveDate,
+    /// Last day of the period; open when absent (still in this role).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<NaiveDate>,
+    /// Job title or short description.
+    pub role: String,
+    /// Thematic codes the work covered.
+    pub themes: Vec<String>,
+    /// Competency codes the work used.
+    pub competencies: Vec<String>,
+    /// States where the work took place (ISO 3166-1 alpha-3).
+    #[serde(default)]
+    pub countries: Vec<String>,
+}
+
+/// A referee who can vouch for the expert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Referee {
+    /// The referee's name.
+    pub name: PersonName,
+    /// Position held.
+    pub position: String,
+    /// Where the referee works.
+    pub organisation: Organisation,
+    /// Contact address.
+    pub email: String,
+}
+
+/// A language and how well the expert commands it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LanguageSkill {
+    /// A BCP 47 tag, such as `en`, `th` or `zh-Hant`.
+    pub tag: String,
+    /// The level, CEFR or labelled.
+    pub level: Level,
+}
+
+/// What the expert declares about taking missions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Availability {
+    /// Available for short-term missions.
+    pub available: bool,
+    /// Authorised (by an employer where one is needed) to take them.
+    pub authorised: bool,
+    /// Days on which the expert cannot travel, both ends inclusive.
+    #[serde(default)]
+    pub unavailable: Vec<DateRange>,
+}
+
+/// A range of whole days, both ends inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DateRange {
+    /// First day.
+    pub first: NaiveDate,
+    /// Last day.
+    pub last: NaiveDate,
+}
+
+impl DateRange {
+    /// Whether the two ranges share at least one day.
+    pub fn overlaps(&self, other: &DateRange) -> bool {
+        self.first <= other.last && other.first <= self.last
+    }
+
+    /// Number of days, counting both ends.
+    pub fn days(&self) -> i64 {
+        (self.last - self.first).num_days() + 1
+    }
+}
+
+/// What a nominator says about an expert, and what the expert completes at
+/// registration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// The expert's name.
+    pub name: PersonName,
+    /// The expert's e-mail address, as first entered.
+    pub email: String,
+    /// Phone number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Date of birth, used only to tell apart people with one name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_of_birth: Option<NaiveDate>,
+    /// Nationality (ISO 3166-1 alpha-3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nationality: Option<String>,
+    /// Current employer.
+    pub organisation: Organisation,
+    /// Professional experience.
+    pub experience: Vec<ExperiencePeriod>,
+    /// Referees.
+    pub referees: Vec<Referee>,
+    /// Languages.
+    pub languages: Vec<LanguageSkill>,
+    /// Availability and authorisation for missions.
+    pub availability: Availability,
+}
+
+impl Profile {
+    /// Normalises text and tags in place and returns every problem found.
+    pub fn validate(&mut self, field: &Field, taxonomy: &Taxonomy) -> Vec<ValidationError> {
+        let mut errors = Vec::new();
+        self.name.validate(&field.key("name"), &mut errors);
+        if let Err(message) = validate_email(&self.email) {
+            errors.push(ValidationError::new(field.key("email"), message));
+        }
+        self.organisation
+            .validate(&field.key("organisation"), &mut errors);
+        for (i, period) in self.experience.iter_mut().enumerate() {
+            let f = field.key("experience").index(i);
+            if let Some(to) = period.to {
+                if to < period.from {
+                    errors.push(ValidationError::new(
+                        f.key("to"),
+                        format!("ends on {to}, before it starts on {}", period.from),
+                    ));
+                }
+            }
+            if period.themes.is_empty() {
+                errors.push(ValidationError::new(
+                    f.key("themes"),
+                    "needs at least one thematic code",
+                ));
+            }
+            for (j, code) in period.themes.iter().enumerate() {
+                if let Err(e) = taxonomy.theme(code) {
+                    errors.push(ValidationError::unknown_code(f.key("themes").index(j), &e));
+                }
+            }
+            for (j, code) in period.competencies.iter().enumerate() {
+                if let Err(e) = taxonomy.competency(code) {
+                    errors.push(ValidationError::unknown_code(
+                        f.key("competencies").index(j),
+                        &e,
+                    ));
+                }
+            }
+        }
+        for (i, referee) in self.referees.iter_mut().enumerate() {
+            let f = field.key("referees").index(i);
+            referee.name.validate(&f.key("name"), &mut errors);
+            referee
+                .organisation
+                .validate(&f.key("organisation"), &mut errors);
+            if let Err(message) = validate_email(&referee.email) {
+                errors.push(ValidationError::new(f.key("email"), message));
+            }
+        }
+        for (i, skill) in self.languages.iter_mut().enumerate() {
+            match normalise_tag(&skill.tag) {
+                Some(tag) => skill.tag = tag,
+                None => errors.push(ValidationError::new(
+                    field.key("languages").index(i).key("tag"),
+                    format!("`{}` is not a BCP 47 language tag", skill.tag),
+                )),
+            }
+        }
+        for (i, range) in self.availability.unavailable.iter().enumerate() {
+            if range.last < range.first {
+                errors.push(ValidationError::new(
+                    field.key("availability.unavailable").index(i),
+                    format!(
+                        "ends on {}, before it starts on {}",
+                        range.last, range.first
+                    ),
+                ));
+            }
+        }
+        errors
+    }
+
+    /// The key that identifies one person across nominations: the e-mail
+    /// address with its domain in lower case (the local part is kept as
+    /// entered except for letter case, which mail systems ignore in
+    /// practice).
+    pub fn identity_key(&self) -> String {
+        email_key(&self.email)
+    }
+
+    /// The level at which the expert commands a language, matching on the
+    /// whole tag or, for a plain tag such as `en`, on the primary subtag.
+    pub fn level_in(&self, tag: &str) -> Option<Level> {
+        self.languages
+            .iter()
+            .filter(|s| s.tag == tag || crate::language::primary(&s.tag) == tag)
+            .map(|s| s.level)
+            .max()
+    }
+}
+
+impl Organisation {
+    fn validate(&mut self, field: &Field, errors: &mut Vec<ValidationError>) {
+        if let Err(message) = clean_text(&mut self.name, 300) {
+            errors.push(ValidationError::new(field.key("name"), message));
+        } else if self.name.is_empty() {
+            errors.push(ValidationError::new(field.key("name"), "is empty"));
+        }
+    }
+}
+
+/// Checks the shape of an e-mail address: one `@`, a non-empty local part
+/// and a domain with a dot.
+// Full RFC 5321/6531 parsing (quoted local parts, IDNA domains) is not done
+// here yet; addresses are only checked for their basic shape.
+pub fn validate_email(email: &str) -> Result<(), String> {
+    let trimmed = email.trim();
+    match trimmed.rsplit_once('@') {
+        Some((local, domain))
+            if !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+        {
+            Ok(())
+        }
+        _ => Err("is not an e-mail address of the form name@domain".to_owned()),
+    }
+}
+
+/// The comparison key of an e-mail address: trimmed and lower case.
+pub fn email_key(email: &str) -> String {
+    email.trim().nfc().collect::<String>().to_lowercase()
+}
+
+/// An annual call for nominations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Call {
+    /// The call's year.
+    pub year: i32,
+    /// First and last day on which nominations are accepted, in the roster's
+    /// time zone.
+    pub window: DateRange,
+}
+
+/// A nomination: a member or observer puts an expert forward in a call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Nomination {
+    /// The call's year.
+    pub call_year: i32,
+    /// Code of the nominating member or observer.
+    pub nominator: String,
+    /// The nominee.
+    pub expert: Profile,
+}
+
+/// A nomination as recorded on an expert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NominationRecord {
+    /// The call's year.
+    pub call_year: i32,
+    /// Code of the nominating member or observer.
+    pub nominator: String,
+    /// When it arrived.
+    pub received_at: DateTime<Utc>,
+}
+
+/// What the expert adds when registering.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    /// The completed profile, replacing the nominated one.
+    pub profile: Profile,
+    /// Id of the stored CV document.
+    pub cv_document: String,
+}
+
+/// An expert on the roster, at any stage of the lifecycle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expert {
+    /// Store-assigned id.
+    pub id: ExpertId,
+    /// Incremented on every change; changes are made against a version.
+    pub version: u64,
+    /// Where the expert is in the lifecycle.
+    pub status: Status,
+    /// The current profile.
+    pub profile: Profile,
+    /// Every nomination, oldest first.
+    pub nominations: Vec<NominationRecord>,
+    /// Id of the CV once registered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cv_document: Option<String>,
+    /// The current or last term on the roster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term: Option<Term>,
+}
+
+impl Expert {
+    /// Codes of every participant that nominated the expert.
+    pub fn nominators(&self) -> BTreeSet<&str> {
+        self.nominations
+            .iter()
+            .map(|n| n.nominator.as_str())
+            .collect()
+    }
+}
+
+/// A member state's request for experts for a mission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MissionRequest {
+    /// The requester's own id for the request; issuing the same id twice is
+    /// one request.
+    pub id: String,
+    /// Code of the requesting member.
+    pub requester: String,
+    /// Short title of the mission.
+    pub title: String,
+    /// Thematic codes needed, at any level of the taxonomy.
+    pub themes: Vec<String>,
+    /// Competency codes needed.
+    #[serde(default)]
+    pub competencies: Vec<String>,
+    /// Languages every proposed expert must command at the given level.
+    #[serde(default)]
+    pub required_languages: Vec<LanguageSkill>,
+    /// Languages that count in an expert's favour.
+    #[serde(default)]
+    pub desired_languages: Vec<LanguageSkill>,
+    /// Mission days, both ends inclusive.
+    pub window: DateRange,
+    /// Where the mission takes place (ISO 3166-1 alpha-3).
+    pub place: String,
+    /// How many experts are wanted.
+    pub experts_wanted: u16,
+    /// Experts the requester excludes.
+    #[serde(default)]
+    pub excluded: Vec<ExpertId>,
+}
+
+impl MissionRequest {
+    /// Normalises tags and returns every problem found.
+    pub fn validate(&mut self, taxonomy: &Taxonomy) -> Vec<ValidationError> {
+        let mut errors = Vec::new();
+        let field = Field::new("");
+        if self.id.trim().is_empty() {
+            errors.push(ValidationError::new(field.key("id"), "is empty"));
+        }
+        if self.themes.is_empty() {
+            errors.push(ValidationError::new(
+                field.key("themes"),
+                "needs at least one thematic code",
+            ));
+        }
+        for (i, code) in self.themes.iter().enumerate() {
+            if let Err(e) = taxonomy.theme(code) {
+                errors.push(ValidationError::unknown_code(
+                    field.key("themes").index(i),
+                    &e,
+                ));
+            }
+        }
+        for (i, code) in self.competencies.iter().enumerate() {
+            if let Err(e) = taxonomy.competency(code) {
+                errors.push(ValidationError::unknown_code(
+                    field.key("competencies").index(i),
+                    &e,
+                ));
+            }
+        }
+        for (name, list) in [
+            ("required_languages", &mut self.required_languages),
+            ("desired_languages", &mut self.desired_languages),
+        ] {
+            for (i, skill) in list.iter_mut().enumerate() {
+                match normalise_tag(&skill.tag) {
+                    Some(tag) => skill.tag = tag,
+                    None => errors.push(ValidationError::new(
+                        field.key(name).index(i).key("tag"),
+                        format!("`{}` is not a BCP 47 language tag", skill.tag),
+                    )),
+                }
+            }
+        }
+        if self.window.last < self.window.first {
+            errors.push(ValidationError::new(
+                field.key("window"),
+                format!(
+                    "ends on {}, before it starts on {}",
+                    self.window.last, self.window.first
+                ),
+            ));
+        }
+        if self.experts_wanted == 0 {
+            errors.push(ValidationError::new(
+                field.key("experts_wanted"),
+                "must be at least 1",
+            ));
+        }
+        errors
+    }
+}
+
+/// Where an engagement stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EngagementState {
+    /// Proposed to the requester; not yet confirmed.
+    Proposed,
+    /// Accepted by requester and expert; blocks overlapping missions.
+    Accepted,
+    /// Declined by either side.
+    Declined,
+    /// Carried out.
+    Completed,
+}
+
+/// An expert proposed for or booked on a mission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Engagement {
+    /// The mission request's id.
+    pub request_id: String,
+    /// The expert.
+    pub expert: ExpertId,
+    /// Mission days.
+    pub window: DateRange,
+    /// Where it stands.
+    pub state: EngagementState,
+}
+
+impl Engagement {
+    /// Whether the engagement holds the expert's days.
+    pub fn blocks(&self) -> bool {
+        matches!(
+            self.state,
+            EngagementState::Accepted | EngagementState::Completed
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(
+        full: Option<&str>,
+        given: Option<&str>,
+        family: Option<&str>,
+        order: NameOrder,
+    ) -> PersonName {
+        PersonName {
+            full: full.map(Into::into),
+            given: given.map(Into::into),
+            family: family.map(Into::into),
+            order,
+            latin: None,
+        }
+    }
+
+    #[test]
+    fn names_display_and_sort() {
+        let mononym = name(Some("Sukarni"), None, None, NameOrder::NoFamilyName);
+        assert_eq!(mononym.display(), "Sukarni");
+        assert_eq!(mononym.sort_key(), "sukarni");
+        let myanmar = name(Some("Aung Kyaw Moe"), None, None, NameOrder::NoFamilyName);
+        assert_eq!(myanmar.sort_key(), "aung kyaw moe");
+        let mut chinese = name(None, Some("小明"), Some("王"), NameOrder::FamilyFirst);
+        chinese.latin = Some("WANG Xiaoming".into());
+        assert_eq!(chinese.display(), "王小明");
+        assert_eq!(chinese.sort_key(), "wang xiaoming");
+        let western = name(None, Some("Ana"), Some("Silva"), NameOrder::GivenFirst);
+        assert_eq!(western.display(), "Ana Silva");
+        assert_eq!(western.sort_key(), "silva ana");
+    }
+
+    #[test]
+    fn bidi_controls_are_refused_with_the_field() {
+        let mut n = name(Some("Ab\u{202E}cd"), None, None, NameOrder::NoFamilyName);
+        let mut errors = Vec::new();
+        n.validate(&Field::new("expert.name"), &mut errors);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(
+            errors[0].to_string(),
+            "expert.name.full: contains the control character U+202E, which is not allowed"
+        );
+    }
+
+    #[test]
+    fn text_is_nfc_and_length_counts_characters() {
+        let mut s = "Nguye\u{302}\u{303}n".to_owned();
+        clean_text(&mut s, 10).unwrap();
+        assert_eq!(s, "Nguyễn");
+        let mut long = "ب".repeat(1000);
+        assert!(clean_text(&mut long, 1000).is_ok());
+        let mut longer = "ب".repeat(1001);
+        assert_eq!(
+            clean_text(&mut longer, 1000).unwrap_err(),
+            "is 1001 characters long; at most 1000 are allowed"
+        );
+    }
+
+    #[test]
+    fn date_ranges_are_inclusive() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let july = DateRange {
+            first: d("2025-07-01"),
+            last: d("2025-07-10"),
+        };
+        assert_eq!(july.days(), 10);
+        assert!(july.overlaps(&DateRange {
+            first: d("2025-07-10"),
+            last: d("2025-07-12")
+        }));
+        assert!(!july.overlaps(&DateRange {
+            first: d("2025-07-11"),
+            last: d("2025-07-12")
+        }));
+    }
+}

@@ -1,0 +1,1 @@
+//! SQLite and PostgreSQL storage for the roster.

@@ -193,12 +193,15 @@ impl Shortlist {
     /// Why an expert is not proposed, or where it ranked.
     pub fn why_not(&self, expert: ExpertId) -> String {
         if let Some(e) = self.excluded.iter().find(|e| e.expert == expert) {
-            let reasons: Vec<String> = e.reasons.iter().map(|(f, r)| format!("{f}: {r}")).collect();
-            return format!(
-                "{expert} was removed by the filter {}: {}",
-                e.filter,
-                reasons.join("; ")
-            );
+            let mut text = format!("{expert} was removed by the filter \"{}\"", e.filter);
+            for (i, (filter, reason)) in e.reasons.iter().enumerate() {
+                if i == 0 {
+                    text.push_str(&format!(": {reason}"));
+                } else {
+                    text.push_str(&format!("; it also fails \"{filter}\": {reason}"));
+                }
+            }
+            return text;
         }
         match self.ranked.iter().find(|r| r.expert == expert) {
             Some(r) if (r.rank as usize) <= self.wanted as usize => {

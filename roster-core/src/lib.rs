@@ -42,3 +42,8 @@ pub use memory::MemoryStore;
 pub use model::{Call, Expert, ExpertId, MissionRequest, Nomination, Profile, Registration};
 pub use roster::{DEFAULT_ZONE, NominationOutcome, Roster};
 pub use store::Store;
+
+// Compiles the code in the README as doctests, so it cannot go stale.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

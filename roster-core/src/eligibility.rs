@@ -221,7 +221,7 @@ fn references(profile: &Profile, policy: &Policy) -> Finding {
     let mut accepted: Vec<String> = Vec::new();
     let mut problems = Vec::new();
     for (i, r) in profile.referees.iter().enumerate() {
-        let key = crate::model::email_key(&r.email);
+        let key = crate::contact::email_key(&r.email);
         let n = i + 1;
         if key == expert_email || r.name.sort_key() == expert_name {
             problems.push(format!("referee {n} is the expert"));

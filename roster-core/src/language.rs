@@ -16,6 +16,10 @@
 use std::fmt;
 use std::str::FromStr;
 
+use icu_locale::{
+    LanguageIdentifier, Locale, LocaleCanonicalizer, LocaleExpander, TransformResult,
+};
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -120,40 +124,66 @@ impl From<Level> for String {
     }
 }
 
-/// Normalises a language tag's letter case the BCP 47 way: language lower
-/// case, script title case, region upper case (`ZH-hant-tw` → `zh-Hant-TW`).
-/// Returns `None` when the tag is not well-formed.
-// Deprecated subtags (`in` for Indonesian) and likely scripts are not
-// resolved here: that needs the CLDR data of a locale crate.
-pub fn normalise_tag(tag: &str) -> Option<String> {
-    let mut out = Vec::new();
-    for (i, part) in tag.trim().split(['-', '_']).enumerate() {
-        if part.is_empty() || part.len() > 8 || !part.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return None;
-        }
-        let lower = part.to_ascii_lowercase();
-        let piece = if i == 0 {
-            if !(2..=3).contains(&part.len()) || !part.chars().all(|c| c.is_ascii_alphabetic()) {
-                return None;
-            }
-            lower
-        } else if part.len() == 4 && part.chars().all(|c| c.is_ascii_alphabetic()) {
-            let mut chars = lower.chars();
-            let first = chars.next().map(|c| c.to_ascii_uppercase());
-            first.into_iter().chain(chars).collect()
-        } else if part.len() == 2 || (part.len() == 3 && part.chars().all(|c| c.is_ascii_digit())) {
-            part.to_ascii_uppercase()
-        } else {
-            lower
-        };
-        out.push(piece);
+/// A language tag in canonical BCP 47 form: deprecated subtags replaced
+/// (`in` → `id`, `iw` → `he`), letter case fixed (`ZH-hant` → `zh-Hant`).
+/// Tags that are not well-formed, or whose language CLDR does not know, are
+/// refused with a message that names the tag.
+pub fn canonical_tag(tag: &str) -> Result<String, String> {
+    let text = tag.trim().replace('_', "-");
+    let mut locale: Locale = text
+        .parse()
+        .map_err(|_| format!("`{tag}` is not a well-formed BCP 47 language tag"))?;
+    canonicalizer().canonicalize(&mut locale);
+    let mut probe = LanguageIdentifier::from((locale.id.language, None, None));
+    if locale.id.language.is_unknown()
+        || expander().maximize(&mut probe) == TransformResult::Unmodified
+    {
+        return Err(format!(
+            "`{tag}` names a language that is not in the CLDR data"
+        ));
     }
-    Some(out.join("-"))
+    Ok(locale.to_string())
 }
 
-/// The primary language subtag of a normalised tag (`zh` for `zh-Hant-TW`).
+/// Whether a skill in language `have` satisfies a need for language `want`
+/// (both canonical tags). Languages must be the same. The script is compared
+/// when `want` names a script or a region, using the likely script where a
+/// tag leaves it out: a need for `zh-Hant` is met by `zh-TW` (likely script
+/// Hant) but not by `zh-Hans-TW`. A region in `want` must match too. A plain
+/// `want` such as `en` or `zh` is met by any variety.
+pub fn satisfies(have: &str, want: &str) -> bool {
+    let (Ok(mut have), Ok(mut want)) = (
+        have.parse::<LanguageIdentifier>(),
+        want.parse::<LanguageIdentifier>(),
+    ) else {
+        return have == want;
+    };
+    if have.language != want.language {
+        return false;
+    }
+    let want_region = want.region;
+    if want.script.is_none() && want_region.is_none() {
+        return true;
+    }
+    expander().maximize(&mut have);
+    expander().maximize(&mut want);
+    have.script == want.script && want_region.is_none_or(|r| have.region == Some(r))
+}
+
+/// The primary language subtag of a canonical tag (`zh` for `zh-Hant-TW`).
 pub fn primary(tag: &str) -> &str {
     tag.split('-').next().unwrap_or(tag)
+}
+
+// Built from compiled CLDR data that the binary holds as statics, so
+// construction is cheap; the types are not `Sync`, so they cannot be shared
+// through a static.
+fn canonicalizer() -> LocaleCanonicalizer {
+    LocaleCanonicalizer::new_extended()
+}
+
+fn expander() -> LocaleExpander {
+    LocaleExpander::new_extended()
 }
 
 #[cfg(test)]
@@ -192,13 +222,35 @@ mod tests {
     }
 
     #[test]
-    fn tags_get_bcp47_case() {
-        assert_eq!(normalise_tag("ZH-hant").as_deref(), Some("zh-Hant"));
-        assert_eq!(normalise_tag("zh_tw").as_deref(), Some("zh-TW"));
-        assert_eq!(normalise_tag("es-419").as_deref(), Some("es-419"));
-        assert_eq!(normalise_tag("").as_deref(), None);
-        assert_eq!(normalise_tag("e").as_deref(), None);
-        assert_eq!(normalise_tag("en--GB").as_deref(), None);
+    fn tags_are_canonical() {
+        let ok = |t: &str| canonical_tag(t).unwrap();
+        assert_eq!(ok("ZH-hant"), "zh-Hant");
+        assert_eq!(ok("in"), "id");
+        assert_eq!(ok("zh_tw"), "zh-TW");
+        assert_eq!(ok("es-419"), "es-419");
+        assert_eq!(ok("tpi"), "tpi");
+        assert_eq!(
+            canonical_tag("xx-Foo").unwrap_err(),
+            "`xx-Foo` is not a well-formed BCP 47 language tag"
+        );
+        assert_eq!(
+            canonical_tag("qq").unwrap_err(),
+            "`qq` names a language that is not in the CLDR data"
+        );
+        assert!(canonical_tag("").is_err());
+        assert!(canonical_tag("en--GB").is_err());
         assert_eq!(primary("zh-Hant-TW"), "zh");
+    }
+
+    #[test]
+    fn likely_scripts_decide_chinese_varieties() {
+        assert!(satisfies("zh-TW", "zh-Hant"));
+        assert!(satisfies("zh-Hant", "zh-Hant"));
+        assert!(!satisfies("zh-Hans-TW", "zh-Hant"));
+        assert!(!satisfies("zh", "zh-Hant"));
+        assert!(satisfies("zh-Hans-TW", "zh"));
+        assert!(satisfies("en-GB", "en"));
+        assert!(!satisfies("en-GB", "en-US"));
+        assert!(!satisfies("ms", "id"));
     }
 }

@@ -21,6 +21,7 @@
 //! ```
 
 pub mod clock;
+pub mod contact;
 pub mod eligibility;
 pub mod error;
 pub mod language;
@@ -40,7 +41,9 @@ pub use error::{Field, RosterError, StoreError, ValidationError};
 pub use lifecycle::{Actor, Status, Term};
 pub use memory::MemoryStore;
 pub use model::{Call, Expert, ExpertId, MissionRequest, Nomination, Profile, Registration};
-pub use roster::{DEFAULT_ZONE, NominationOutcome, Roster};
+pub use roster::{
+    DEFAULT_ZONE, DuplicateSignal, ImportReport, NominationOutcome, PossibleDuplicate, Roster,
+};
 pub use store::Store;
 
 // Compiles the code in the README as doctests, so it cannot go stale.

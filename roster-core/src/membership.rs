@@ -63,6 +63,10 @@ pub struct Participant {
     pub name: String,
     /// Member or observer, state or organisation.
     pub kind: ParticipantKind,
+    /// ISO 3166-1 alpha-2 code of a state or territory: the default region
+    /// for phone numbers its nominees write without a country code.
+    #[serde(default)]
+    pub alpha2: Option<String>,
     /// Region code used by the matching score; organisations have none.
     #[serde(default)]
     pub region: Option<String>,

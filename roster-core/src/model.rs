@@ -13,8 +13,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
+use crate::contact::{email_key, phone_e164, validate_email};
 use crate::error::{Field, ValidationError};
-use crate::language::{Level, normalise_tag};
+use crate::language::{Level, canonical_tag};
 use crate::lifecycle::{Status, Term};
 use crate::taxonomy::Taxonomy;
 
@@ -102,6 +103,24 @@ impl PersonName {
             _ => self.display(),
         };
         base.trim().to_lowercase()
+    }
+
+    /// A key under which spellings of one name meet: compatibility
+    /// normalisation (NFKC), case folding, one apostrophe for its variants
+    /// (’ ʼ ʻ ` ´) and single spaces. Equal keys are a hint, never proof, that
+    /// two records name one person.
+    pub fn match_key(&self) -> String {
+        let text: String = self
+            .display()
+            .nfkc()
+            .map(|c| match c {
+                '\u{2019}' | '\u{2018}' | '\u{02BC}' | '\u{02BB}' | '`' | '\u{00B4}'
+                | '\u{2032}' => '\'',
+                c => c,
+            })
+            .collect::<String>()
+            .to_lowercase();
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
     }
 
     fn validate(&mut self, field: &Field, errors: &mut Vec<ValidationError>) {
@@ -194,6 +213,18 @@ pub struct Organisation {
     /// Matching uses it for conflicts of interest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
+}
+
+/// What validating an input document needs besides the document.
+#[derive(Debug, Clone, Copy)]
+pub struct Checks<'a> {
+    /// The taxonomy codes are checked against.
+    pub taxonomy: &'a Taxonomy,
+    /// Today in the roster's time zone: experience cannot start later.
+    pub today: NaiveDate,
+    /// ISO 3166-1 alpha-2 region for phone numbers written in national
+    /// form, normally the nominating state's.
+    pub phone_region: Option<&'a str>,
 }
 
 /// A dated period of professional experience.
@@ -306,24 +337,39 @@ pub struct Profile {
 }
 
 impl Profile {
-    /// Normalises text and tags in place and returns every problem found.
-    pub fn validate(&mut self, field: &Field, taxonomy: &Taxonomy) -> Vec<ValidationError> {
+    /// Normalises text, tags and the phone number in place and returns every
+    /// problem found, each naming its field.
+    pub fn validate(&mut self, field: &Field, checks: &Checks<'_>) -> Vec<ValidationError> {
+        let taxonomy = checks.taxonomy;
         let mut errors = Vec::new();
         self.name.validate(&field.key("name"), &mut errors);
+        self.email = self.email.trim().to_owned();
         if let Err(message) = validate_email(&self.email) {
             errors.push(ValidationError::new(field.key("email"), message));
+        }
+        if let Some(phone) = &self.phone {
+            match phone_e164(phone, checks.phone_region) {
+                Ok(e164) => self.phone = Some(e164),
+                Err(message) => errors.push(ValidationError::new(field.key("phone"), message)),
+            }
         }
         self.organisation
             .validate(&field.key("organisation"), &mut errors);
         for (i, period) in self.experience.iter_mut().enumerate() {
             let f = field.key("experience").index(i);
-            if let Some(to) = period.to {
-                if to < period.from {
-                    errors.push(ValidationError::new(
-                        f.key("to"),
-                        format!("ends on {to}, before it starts on {}", period.from),
-                    ));
-                }
+            if period.from > checks.today {
+                errors.push(ValidationError::new(
+                    f.key("from"),
+                    format!("starts on {}, after today ({})", period.from, checks.today),
+                ));
+            }
+            if let Some(to) = period.to
+                && to < period.from
+            {
+                errors.push(ValidationError::new(
+                    f.key("to"),
+                    format!("ends on {to}, before it starts on {}", period.from),
+                ));
             }
             if period.themes.is_empty() {
                 errors.push(ValidationError::new(
@@ -356,11 +402,11 @@ impl Profile {
             }
         }
         for (i, skill) in self.languages.iter_mut().enumerate() {
-            match normalise_tag(&skill.tag) {
-                Some(tag) => skill.tag = tag,
-                None => errors.push(ValidationError::new(
+            match canonical_tag(&skill.tag) {
+                Ok(tag) => skill.tag = tag,
+                Err(message) => errors.push(ValidationError::new(
                     field.key("languages").index(i).key("tag"),
-                    format!("`{}` is not a BCP 47 language tag", skill.tag),
+                    message,
                 )),
             }
         }
@@ -386,12 +432,12 @@ impl Profile {
         email_key(&self.email)
     }
 
-    /// The level at which the expert commands a language, matching on the
-    /// whole tag or, for a plain tag such as `en`, on the primary subtag.
+    /// The best level at which the expert commands a language that
+    /// [satisfies](crate::language::satisfies) the canonical tag `tag`.
     pub fn level_in(&self, tag: &str) -> Option<Level> {
         self.languages
             .iter()
-            .filter(|s| s.tag == tag || crate::language::primary(&s.tag) == tag)
+            .filter(|s| crate::language::satisfies(&s.tag, tag))
             .map(|s| s.level)
             .max()
     }
@@ -405,31 +451,6 @@ impl Organisation {
             errors.push(ValidationError::new(field.key("name"), "is empty"));
         }
     }
-}
-
-/// Checks the shape of an e-mail address: one `@`, a non-empty local part
-/// and a domain with a dot.
-// Full RFC 5321/6531 parsing (quoted local parts, IDNA domains) is not done
-// here yet; addresses are only checked for their basic shape.
-pub fn validate_email(email: &str) -> Result<(), String> {
-    let trimmed = email.trim();
-    match trimmed.rsplit_once('@') {
-        Some((local, domain))
-            if !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) =>
-        {
-            Ok(())
-        }
-        _ => Err("is not an e-mail address of the form name@domain".to_owned()),
-    }
-}
-
-/// The comparison key of an e-mail address: trimmed and lower case.
-pub fn email_key(email: &str) -> String {
-    email.trim().nfc().collect::<String>().to_lowercase()
 }
 
 /// An annual call for nominations.
@@ -575,11 +596,11 @@ impl MissionRequest {
             ("desired_languages", &mut self.desired_languages),
         ] {
             for (i, skill) in list.iter_mut().enumerate() {
-                match normalise_tag(&skill.tag) {
-                    Some(tag) => skill.tag = tag,
-                    None => errors.push(ValidationError::new(
+                match canonical_tag(&skill.tag) {
+                    Ok(tag) => skill.tag = tag,
+                    Err(message) => errors.push(ValidationError::new(
                         field.key(name).index(i).key("tag"),
-                        format!("`{}` is not a BCP 47 language tag", skill.tag),
+                        message,
                     )),
                 }
             }
@@ -670,6 +691,9 @@ mod tests {
         chinese.latin = Some("WANG Xiaoming".into());
         assert_eq!(chinese.display(), "王小明");
         assert_eq!(chinese.sort_key(), "wang xiaoming");
+        let a = name(Some("Kaʻimi  NOHEA"), None, None, NameOrder::GivenFirst);
+        let b = name(Some("Ka'imi Nohea"), None, None, NameOrder::GivenFirst);
+        assert_eq!(a.match_key(), b.match_key());
         let western = name(None, Some("Ana"), Some("Silva"), NameOrder::GivenFirst);
         assert_eq!(western.display(), "Ana Silva");
         assert_eq!(western.sort_key(), "silva ana");

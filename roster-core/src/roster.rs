@@ -14,7 +14,7 @@ use crate::lifecycle::{Actor, AuditDraft, AuditEntry, Status, Term};
 use crate::matching::{self, Shortlist, Weights};
 use crate::membership::{Membership, ParticipantKind};
 use crate::model::{
-    Call, Expert, ExpertId, MissionRequest, Nomination, NominationRecord, Registration,
+    Call, Checks, Expert, ExpertId, MissionRequest, Nomination, NominationRecord, Registration,
 };
 use crate::store::{NewExpert, Store};
 use crate::taxonomy::Taxonomy;
@@ -187,9 +187,18 @@ impl Roster {
                 )));
             }
         }
-        let errors = nomination
-            .expert
-            .validate(&Field::new("expert"), self.taxonomy);
+        let phone_region = self
+            .membership
+            .get(&nomination.nominator)
+            .and_then(|p| p.alpha2.clone());
+        let errors = nomination.expert.validate(
+            &Field::new("expert"),
+            &Checks {
+                taxonomy: self.taxonomy,
+                today,
+                phone_region: phone_region.as_deref(),
+            },
+        );
         if !errors.is_empty() {
             return Err(errors.into());
         }
@@ -312,13 +321,24 @@ impl Roster {
             Actor::Expert(me) if *me == id => {}
             _ => return Err(forbidden(actor, "register another expert")),
         }
-        let errors = registration
-            .profile
-            .validate(&Field::new("profile"), self.taxonomy);
+        let expert = self.get(id).await?;
+        // Numbers in national form read as the first nominator's.
+        let phone_region = expert
+            .nominations
+            .first()
+            .and_then(|n| self.membership.get(&n.nominator))
+            .and_then(|p| p.alpha2.clone());
+        let errors = registration.profile.validate(
+            &Field::new("profile"),
+            &Checks {
+                taxonomy: self.taxonomy,
+                today: self.today(),
+                phone_region: phone_region.as_deref(),
+            },
+        );
         if !errors.is_empty() {
             return Err(errors.into());
         }
-        let expert = self.get(id).await?;
         self.transition(
             actor,
             expert,
@@ -521,5 +541,151 @@ fn forbidden(actor: &Actor, action: &'static str) -> RosterError {
     RosterError::Forbidden {
         actor: actor.to_string(),
         action,
+    }
+}
+
+/// A signal that two experts may be one person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DuplicateSignal {
+    /// The names meet under [`PersonName::match_key`](crate::model::PersonName::match_key).
+    SameName,
+    /// The same date of birth.
+    SameDateOfBirth,
+    /// The same phone number.
+    SamePhone,
+    /// E-mail addresses that differ only by a sub-address or dots.
+    EmailAlias,
+}
+
+/// Two experts that a person should compare; never merged automatically.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PossibleDuplicate {
+    /// The two experts, lower id first.
+    pub experts: (ExpertId, ExpertId),
+    /// What they share.
+    pub signals: Vec<DuplicateSignal>,
+}
+
+/// The outcome of a batch import: every good row stored, every bad row
+/// reported with its errors.
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    /// Rows stored, by position in the batch (from 0).
+    pub stored: Vec<(usize, NominationOutcome)>,
+    /// Rows refused, by position, with the error.
+    pub rejected: Vec<(usize, RosterError)>,
+}
+
+impl Roster {
+    /// Pairs of experts that share a weaker signal than the e-mail identity
+    /// (a name, a phone number, an e-mail alias), for review. A shared name
+    /// alone is reported only with another signal or with no date of birth
+    /// to tell the two apart. RSO only.
+    pub async fn possible_duplicates(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<PossibleDuplicate>, RosterError> {
+        require_rso(actor, "review possible duplicates")?;
+        let experts = self.store.experts().await?;
+        let keys: Vec<(String, Option<&str>, String)> = experts
+            .iter()
+            .map(|e| {
+                (
+                    e.profile.name.match_key(),
+                    e.profile.phone.as_deref(),
+                    crate::contact::alias_key(&e.profile.email),
+                )
+            })
+            .collect();
+        let mut out = Vec::new();
+        // Quadratic, but run on demand by a reviewer over one roster (a few
+        // thousand experts), not on a hot path.
+        for i in 0..experts.len() {
+            for j in i + 1..experts.len() {
+                let (a, b) = (&experts[i].profile, &experts[j].profile);
+                let mut signals = Vec::new();
+                if keys[i].0 == keys[j].0 {
+                    signals.push(DuplicateSignal::SameName);
+                }
+                if a.date_of_birth.is_some() && a.date_of_birth == b.date_of_birth {
+                    signals.push(DuplicateSignal::SameDateOfBirth);
+                }
+                if keys[i].1.is_some() && keys[i].1 == keys[j].1 {
+                    signals.push(DuplicateSignal::SamePhone);
+                }
+                if keys[i].2 == keys[j].2 {
+                    signals.push(DuplicateSignal::EmailAlias);
+                }
+                let name_only = signals == [DuplicateSignal::SameName];
+                let told_apart = a.date_of_birth.is_some()
+                    && b.date_of_birth.is_some()
+                    && a.date_of_birth != b.date_of_birth;
+                if !(signals.is_empty() || name_only && told_apart) {
+                    out.push(PossibleDuplicate {
+                        experts: (experts[i].id, experts[j].id),
+                        signals,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records a batch of nominations. Each row is handled on its own: good
+    /// rows are stored even when others fail, and every bad row is reported.
+    pub async fn import_nominations(&self, actor: &Actor, rows: Vec<Nomination>) -> ImportReport {
+        let mut report = ImportReport::default();
+        for (i, row) in rows.into_iter().enumerate() {
+            match self.nominate(actor, row).await {
+                Ok(outcome) => report.stored.push((i, outcome)),
+                Err(e) => report.rejected.push((i, e)),
+            }
+        }
+        tracing::info!(
+            stored = report.stored.len(),
+            rejected = report.rejected.len(),
+            "nominations imported"
+        );
+        report
+    }
+
+    /// Records a batch of nominations from a JSON array. A row that is not a
+    /// valid nomination document (an unknown field, a wrong type) is
+    /// rejected with an error naming the row and the field; the other rows
+    /// are still recorded.
+    pub async fn import_nominations_json(
+        &self,
+        actor: &Actor,
+        json: &str,
+    ) -> Result<ImportReport, RosterError> {
+        let values: Vec<serde_json::Value> = serde_json::from_str(json).map_err(|e| {
+            crate::ValidationError::new(
+                Field::new("nominations"),
+                format!("is not a JSON array ({e})"),
+            )
+        })?;
+        let mut parsed = Vec::new();
+        let mut rejected = Vec::new();
+        for (i, value) in values.into_iter().enumerate() {
+            match serde_json::from_value::<Nomination>(value) {
+                Ok(n) => parsed.push((i, n)),
+                Err(e) => rejected.push((
+                    i,
+                    crate::ValidationError::new(Field::new("nominations").index(i), e.to_string())
+                        .into(),
+                )),
+            }
+        }
+        let mut report = ImportReport::default();
+        for (i, n) in parsed {
+            match self.nominate(actor, n).await {
+                Ok(outcome) => report.stored.push((i, outcome)),
+                Err(e) => rejected.push((i, e)),
+            }
+        }
+        rejected.sort_by_key(|(i, _)| *i);
+        report.rejected = rejected;
+        Ok(report)
     }
 }

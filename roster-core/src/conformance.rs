@@ -1,1 +1,1242 @@
+//! One storage suite for every adapter.
+//!
+//! Each check is an async function that takes a fresh, empty store and
+//! panics when the store breaks a promise of the [storage traits](crate::store).
+//! The [`conformance_tests!`](crate::conformance_tests) macro turns every
+//! check into a `#[tokio::test]`, so an adapter runs the whole suite, unchanged,
+//! with one line in its tests:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use roster_core::MemoryStore;
+//!
+//! roster_core::conformance_tests!(async || Arc::new(MemoryStore::new()));
+//! # fn main() {}
+//! ```
+//!
+//! The factory is called once per check and returns a [`Fixture`]: an
+//! `Arc` of the store, or a pair of the store and whatever must outlive it
+//! (a temporary directory), or a type of the adapter's own. The calling crate
+//! needs `tokio` with the `macros` and `rt` features among its
+//! dev-dependencies.
+//!
+//! Stores keep instants to the microsecond (the resolution of PostgreSQL's
+//! `timestamptz`), so the suite's instants are whole microseconds.
+//!
+//! Checks report a failure by panicking, as tests do: every `expect` and
+//! `panic!` in this module is an assertion.
 
+use std::fmt::Debug;
+use std::future::Future;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::error::StoreError;
+use crate::language::Level;
+use crate::lifecycle::{AuditDraft, AuditEntry, Status, Term};
+use crate::model::{
+    Availability, Call, DateRange, Engagement, EngagementState, ExperiencePeriod, Expert, ExpertId,
+    LanguageSkill, MissionRequest, NameOrder, NominationRecord, Organisation, PersonName, Profile,
+    Referee, Sector,
+};
+use crate::store::{NewExpert, Store};
+
+/// What one check runs against: a store, and whatever must live as long
+/// as the store does.
+pub trait Fixture {
+    /// The store under test.
+    fn store(&self) -> &dyn Store;
+
+    /// Cleans up after a check that passed (a failed check leaves its data
+    /// behind for inspection). Does nothing by default.
+    fn finish(self) -> impl Future<Output = ()>
+    where
+        Self: Sized,
+    {
+        async {}
+    }
+}
+
+impl<S: Store> Fixture for Arc<S> {
+    fn store(&self) -> &dyn Store {
+        &**self
+    }
+}
+
+impl Fixture for Arc<dyn Store> {
+    fn store(&self) -> &dyn Store {
+        &**self
+    }
+}
+
+/// A store and a guard, such as the temporary directory of a database file,
+/// that is dropped after the check.
+impl<F: Fixture, G> Fixture for (F, G) {
+    fn store(&self) -> &dyn Store {
+        self.0.store()
+    }
+
+    async fn finish(self) {
+        self.0.finish().await;
+    }
+}
+
+/// Expands to one `#[tokio::test]` per check of
+/// [`roster_core::conformance`](crate::conformance), each running against a
+/// fresh store from `$factory`.
+///
+/// `$factory` is called with no argument and returns a future of a
+/// [`Fixture`]: an async closure or the path of an async function.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($factory:expr $(,)?) => {
+        $crate::__conformance_tests! {
+            $factory;
+            empty_store_reads_nothing,
+            expert_round_trip_keeps_every_field,
+            names_in_any_script_round_trip,
+            expert_ids_ascend,
+            create_with_taken_identity_is_duplicate,
+            concurrent_creates_of_one_identity_store_one,
+            update_increments_version_and_audits_once,
+            update_without_audit_writes_no_entry,
+            stale_update_is_conflict_and_changes_nothing,
+            concurrent_updates_of_one_version_store_one,
+            update_of_missing_expert_is_not_found,
+            identity_change_onto_another_expert_is_duplicate,
+            identity_change_frees_the_old_key,
+            experts_with_status_filters_and_orders,
+            audit_trail_counts_from_one_without_gaps,
+            save_call_replaces_the_call_of_its_year,
+            save_request_keeps_the_first_version,
+            save_engagement_upserts,
+            overlapping_blocking_engagements_are_refused,
+            non_blocking_engagements_may_overlap,
+            concurrent_overlapping_engagements_store_one,
+            engagements_filter_and_order,
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_tests {
+    ($factory:expr; $($check:ident),+ $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $check() {
+                let fixture = ($factory)().await;
+                $crate::conformance::$check($crate::conformance::Fixture::store(&fixture)).await;
+                $crate::conformance::Fixture::finish(fixture).await;
+            }
+        )+
+    };
+}
+
+/// A new store holds no call, expert, audit entry, request or engagement.
+pub async fn empty_store_reads_nothing(store: &dyn Store) {
+    assert_eq!(ok(store.call(2025).await, "call"), None);
+    assert_eq!(ok(store.expert(ExpertId(1)).await, "expert"), None);
+    assert_eq!(
+        ok(
+            store.expert_by_identity("a@example.org").await,
+            "expert_by_identity"
+        ),
+        None
+    );
+    assert!(ok(store.experts().await, "experts").is_empty());
+    for status in Status::ALL {
+        let found = ok(
+            store.experts_with_status(status).await,
+            "experts_with_status",
+        );
+        assert!(
+            found.is_empty(),
+            "experts with status {status} in an empty store"
+        );
+    }
+    assert!(ok(store.audit_trail(None).await, "audit_trail").is_empty());
+    assert!(ok(store.audit_trail(Some(ExpertId(1))).await, "audit_trail").is_empty());
+    assert_eq!(ok(store.request("R-1").await, "request"), None);
+    assert!(ok(store.engagements(None).await, "engagements").is_empty());
+}
+
+/// An expert with every field populated comes back identical from every
+/// read, after creation and after an update that sets the CV and term.
+pub async fn expert_round_trip_keeps_every_field(store: &dyn Store) {
+    let new = NewExpert {
+        status: Status::Included,
+        profile: full_profile(),
+        nominations: vec![
+            NominationRecord {
+                call_year: 2025,
+                nominator: "THA".into(),
+                received_at: at("2025-03-01T02:03:04.123456Z"),
+            },
+            NominationRecord {
+                call_year: 2025,
+                nominator: "IOM".into(),
+                received_at: at("2025-03-02T23:59:59.999999Z"),
+            },
+        ],
+        term: Some(Term::starting(day("2024-02-29"))),
+    };
+    let created = ok(
+        store
+            .create_expert(new.clone(), created_as(Status::Included))
+            .await,
+        "create_expert",
+    );
+    assert_eq!(created.version, 1);
+    assert_eq!(created.status, new.status);
+    assert_eq!(created.profile, new.profile);
+    assert_eq!(created.nominations, new.nominations);
+    assert_eq!(created.term, new.term);
+    assert_eq!(created.cv_document, None);
+    assert_reads_back(store, &created).await;
+
+    let mut registered = created.clone();
+    registered.cv_document = Some("cv/2025/0001-ថ្មី.pdf".into());
+    registered.term = Some(Term::starting(day("2025-07-01")));
+    registered.profile.phone = None;
+    registered.profile.experience.pop();
+    let updated = ok(
+        store.update_expert(&registered, None).await,
+        "update_expert",
+    );
+    assert_eq!(
+        updated,
+        Expert {
+            version: 2,
+            ..registered
+        }
+    );
+    assert_reads_back(store, &updated).await;
+}
+
+/// Names in Thai, Khmer, Chinese (with a character beyond the Basic
+/// Multilingual Plane), 220 characters of Arabic script with vowel marks,
+/// decomposed Vietnamese and a mononym are stored exactly as given: the
+/// store does not trim, normalise or truncate.
+pub async fn names_in_any_script_round_trip(store: &dyn Store) {
+    let arabic: String = "عَبْدُ ٱلرَّحْمَٰن بن مُحَمَّد ".chars().cycle().take(220).collect();
+    assert_eq!(arabic.chars().count(), 220);
+    let names = [
+        person(
+            None,
+            Some("สมศรี"),
+            Some("ศรีสุข"),
+            NameOrder::GivenFirst,
+            None,
+        ),
+        person(
+            None,
+            Some("សុភា"),
+            Some("ចាន់"),
+            NameOrder::FamilyFirst,
+            Some("CHAN Sophea"),
+        ),
+        person(
+            None,
+            Some("𠀋明"),
+            Some("王"),
+            NameOrder::FamilyFirst,
+            Some("WANG Ming"),
+        ),
+        person(Some(&arabic), None, None, NameOrder::GivenFirst, None),
+        person(
+            None,
+            Some("Thi Lan"),
+            Some("Nguye\u{302}\u{303}n"),
+            NameOrder::FamilyFirst,
+            None,
+        ),
+        person(Some("Sukarni"), None, None, NameOrder::NoFamilyName, None),
+    ];
+    let mut stored = Vec::new();
+    for (i, name) in names.into_iter().enumerate() {
+        let mut profile = profile(&format!("name{i}@example.org"));
+        profile.referees[0].name = name.clone();
+        profile.name = name;
+        let expert = ok(
+            store
+                .create_expert(nominated(profile.clone()), created_as(Status::Nominated))
+                .await,
+            "create_expert",
+        );
+        assert_eq!(expert.profile, profile);
+        assert_reads_back(store, &expert).await;
+        stored.push(expert);
+    }
+    assert_eq!(ok(store.experts().await, "experts"), stored);
+}
+
+/// Ids ascend in the order of creation, and `experts` lists by id.
+pub async fn expert_ids_ascend(store: &dyn Store) {
+    let mut ids = Vec::new();
+    for email in ["c@example.org", "a@example.org", "b@example.org"] {
+        ids.push(create(store, email).await.id);
+    }
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "ids not ascending: {ids:?}"
+    );
+    let listed: Vec<ExpertId> = ok(store.experts().await, "experts")
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(listed, ids);
+    let unknown = ExpertId(ids[2].0 + 1);
+    assert_eq!(ok(store.expert(unknown).await, "expert"), None);
+    assert_eq!(
+        ok(
+            store.expert_by_identity("nobody@example.org").await,
+            "expert_by_identity"
+        ),
+        None
+    );
+}
+
+/// A second expert with the same identity key (the e-mail address in
+/// another letter case) is refused with `Duplicate` and nothing changes.
+pub async fn create_with_taken_identity_is_duplicate(store: &dyn Store) {
+    let first = create(store, "Ana.Silva@Example.org").await;
+    let before = snapshot(store).await;
+    let mut twin = profile("ana.silva@EXAMPLE.ORG");
+    twin.name = person(Some("Ana"), None, None, NameOrder::NoFamilyName, None);
+    assert_eq!(twin.identity_key(), first.profile.identity_key());
+    let result = store
+        .create_expert(nominated(twin), created_as(Status::Nominated))
+        .await;
+    expect_duplicate(result, "expert", "identity", "create with a taken identity");
+    assert_eq!(snapshot(store).await, before);
+    assert_eq!(
+        ok(
+            store
+                .expert_by_identity(&first.profile.identity_key())
+                .await,
+            "expert_by_identity"
+        ),
+        Some(first)
+    );
+}
+
+/// Of several creations of one identity at once, exactly one is stored;
+/// the others fail with `Duplicate`.
+pub async fn concurrent_creates_of_one_identity_store_one(store: &dyn Store) {
+    let attempt = || {
+        store.create_expert(
+            nominated(profile("same@example.org")),
+            created_as(Status::Nominated),
+        )
+    };
+    let (a, b, c, d) = tokio::join!(attempt(), attempt(), attempt(), attempt());
+    let mut stored = 0;
+    for result in [a, b, c, d] {
+        match result {
+            Ok(_) => stored += 1,
+            Err(e) => expect_duplicate::<()>(Err(e), "expert", "identity", "concurrent create"),
+        }
+    }
+    assert_eq!(stored, 1, "concurrent creates of one identity");
+    assert_eq!(ok(store.experts().await, "experts").len(), 1);
+    assert_eq!(ok(store.audit_trail(None).await, "audit_trail").len(), 1);
+}
+
+/// An update made against the stored version stores the record at the next
+/// version and appends exactly one audit entry, after the earlier ones.
+pub async fn update_increments_version_and_audits_once(store: &dyn Store) {
+    let expert = create(store, "ana@example.org").await;
+    let mut invited = expert.clone();
+    invited.status = Status::Invited;
+    let change = draft(
+        "rso:officer-7",
+        "2025-04-01T08:00:00.000001Z",
+        Some(Status::Nominated),
+        Status::Invited,
+        "ส่งคำเชิญลงทะเบียน",
+    );
+    let updated = ok(
+        store.update_expert(&invited, Some(change.clone())).await,
+        "update_expert",
+    );
+    assert_eq!(updated.version, 2);
+    assert_eq!(
+        updated,
+        Expert {
+            version: 2,
+            ..invited
+        }
+    );
+    assert_reads_back(store, &updated).await;
+    let trail = ok(store.audit_trail(Some(expert.id)).await, "audit_trail");
+    assert_eq!(trail.len(), 2, "one entry for creation, one for the update");
+    assert_eq!(trail[0].change, created_as(Status::Nominated));
+    assert_eq!(
+        trail[1],
+        AuditEntry {
+            seq: trail[0].seq + 1,
+            expert: expert.id,
+            change,
+        }
+    );
+
+    let mut registered = updated.clone();
+    registered.status = Status::Registered;
+    let again = ok(
+        store
+            .update_expert(
+                &registered,
+                Some(draft(
+                    "expert:E-0001",
+                    "2025-04-02T00:00:00Z",
+                    Some(Status::Invited),
+                    Status::Registered,
+                    "registered",
+                )),
+            )
+            .await,
+        "update_expert",
+    );
+    assert_eq!(again.version, 3);
+    let trail = ok(store.audit_trail(Some(expert.id)).await, "audit_trail");
+    let tos: Vec<Status> = trail.iter().map(|e| e.change.to).collect();
+    assert_eq!(
+        tos,
+        [Status::Nominated, Status::Invited, Status::Registered]
+    );
+}
+
+/// An update without an audit draft still moves the version on, and
+/// writes no audit entry.
+pub async fn update_without_audit_writes_no_entry(store: &dyn Store) {
+    let expert = create(store, "ana@example.org").await;
+    let mut edited = expert.clone();
+    edited.profile.phone = Some("+855 23 000 000".into());
+    let updated = ok(store.update_expert(&edited, None).await, "update_expert");
+    assert_eq!(updated.version, 2);
+    assert_eq!(updated.profile, edited.profile);
+    assert_reads_back(store, &updated).await;
+    assert_eq!(ok(store.audit_trail(None).await, "audit_trail").len(), 1);
+}
+
+/// An update made against a version that is no longer stored fails with
+/// `Conflict`, naming both versions, and changes neither the record nor the
+/// audit trail.
+pub async fn stale_update_is_conflict_and_changes_nothing(store: &dyn Store) {
+    let expert = create(store, "ana@example.org").await;
+    let mut invited = expert.clone();
+    invited.status = Status::Invited;
+    let audit = Some(created_as(Status::Invited));
+    ok(store.update_expert(&invited, audit).await, "update_expert");
+    let before = snapshot(store).await;
+
+    let mut stale = expert.clone();
+    stale.status = Status::Ineligible;
+    stale.profile.phone = Some("+62 21 000 000".into());
+    let result = store
+        .update_expert(&stale, Some(created_as(Status::Ineligible)))
+        .await;
+    match result {
+        Err(StoreError::Conflict {
+            entity: "expert",
+            id,
+            expected: 1,
+            current: 2,
+        }) if id == expert.id.to_string() => {}
+        other => panic!("stale update: expected Conflict from 1 to 2, got {other:?}"),
+    }
+    assert_eq!(snapshot(store).await, before);
+}
+
+/// Of several updates made at once against one version, exactly one is
+/// stored with its audit entry; the others fail with `Conflict`.
+pub async fn concurrent_updates_of_one_version_store_one(store: &dyn Store) {
+    let expert = create(store, "ana@example.org").await;
+    let attempt = |status: Status| {
+        let mut changed = expert.clone();
+        changed.status = status;
+        async move {
+            let change = draft(
+                "rso:officer-1",
+                "2025-05-05T05:05:05Z",
+                Some(Status::Nominated),
+                status,
+                "decided",
+            );
+            store.update_expert(&changed, Some(change)).await
+        }
+    };
+    let (a, b, c) = tokio::join!(
+        attempt(Status::Invited),
+        attempt(Status::Ineligible),
+        attempt(Status::Withdrawn)
+    );
+    let mut winner = None;
+    for result in [a, b, c] {
+        match result {
+            Ok(stored) => {
+                assert!(winner.is_none(), "two concurrent updates of version 1 won");
+                winner = Some(stored);
+            }
+            Err(StoreError::Conflict {
+                expected: 1,
+                current: 2,
+                ..
+            }) => {}
+            Err(e) => panic!("concurrent update: expected Conflict from 1 to 2, got {e:?}"),
+        }
+    }
+    let winner = winner.expect("one concurrent update wins");
+    assert_eq!(winner.version, 2);
+    assert_reads_back(store, &winner).await;
+    let trail = ok(store.audit_trail(None).await, "audit_trail");
+    assert_eq!(trail.len(), 2);
+    assert_eq!(trail[1].change.to, winner.status);
+}
+
+/// Updating an expert that was never stored fails with `NotFound` and
+/// writes no audit entry.
+pub async fn update_of_missing_expert_is_not_found(store: &dyn Store) {
+    let existing = create(store, "ana@example.org").await;
+    let before = snapshot(store).await;
+    let mut ghost = existing.clone();
+    ghost.id = ExpertId(existing.id.0 + 998);
+    ghost.profile.email = "ghost@example.org".into();
+    let result = store
+        .update_expert(&ghost, Some(created_as(Status::Invited)))
+        .await;
+    match result {
+        Err(StoreError::NotFound {
+            entity: "expert",
+            id,
+        }) if id == ghost.id.to_string() => {}
+        other => panic!("update of a missing expert: expected NotFound, got {other:?}"),
+    }
+    assert_eq!(snapshot(store).await, before);
+}
+
+/// Changing an expert's identity to another expert's fails with
+/// `Duplicate` and changes nothing.
+pub async fn identity_change_onto_another_expert_is_duplicate(store: &dyn Store) {
+    let a = create(store, "ana@example.org").await;
+    let b = create(store, "bo@example.org").await;
+    let before = snapshot(store).await;
+    let mut collide = b.clone();
+    collide.profile.email = "ANA@example.org".into();
+    let result = store
+        .update_expert(&collide, Some(created_as(Status::Invited)))
+        .await;
+    expect_duplicate(result, "expert", "identity", "identity change onto another");
+    assert_eq!(snapshot(store).await, before);
+    assert_eq!(
+        ok(
+            store.expert_by_identity("ana@example.org").await,
+            "expert_by_identity"
+        ),
+        Some(a)
+    );
+    assert_eq!(
+        ok(
+            store.expert_by_identity("bo@example.org").await,
+            "expert_by_identity"
+        ),
+        Some(b)
+    );
+}
+
+/// After an identity change the expert is found by its new key only, and
+/// the old key may be taken by a new expert.
+pub async fn identity_change_frees_the_old_key(store: &dyn Store) {
+    let expert = create(store, "old@example.org").await;
+    let mut moved = expert.clone();
+    moved.profile.email = "New@Example.org".into();
+    let moved = ok(store.update_expert(&moved, None).await, "update_expert");
+    assert_eq!(
+        ok(
+            store.expert_by_identity("old@example.org").await,
+            "expert_by_identity"
+        ),
+        None
+    );
+    assert_eq!(
+        ok(
+            store.expert_by_identity("new@example.org").await,
+            "expert_by_identity"
+        ),
+        Some(moved)
+    );
+    let newcomer = create(store, "old@example.org").await;
+    assert_ne!(newcomer.id, expert.id);
+}
+
+/// `experts_with_status` returns exactly the experts whose stored status is
+/// the one asked for, by id, following updates.
+pub async fn experts_with_status_filters_and_orders(store: &dyn Store) {
+    let statuses = [
+        Status::Included,
+        Status::Nominated,
+        Status::Included,
+        Status::Expired,
+        Status::Nominated,
+        Status::Included,
+    ];
+    let mut experts = Vec::new();
+    for (i, status) in statuses.into_iter().enumerate() {
+        let new = NewExpert {
+            status,
+            ..nominated(profile(&format!("s{i}@example.org")))
+        };
+        let expert = ok(
+            store.create_expert(new, created_as(status)).await,
+            "create_expert",
+        );
+        experts.push(expert);
+    }
+    let mut revoked = experts[2].clone();
+    revoked.status = Status::Revoked;
+    experts[2] = ok(
+        store
+            .update_expert(
+                &revoked,
+                Some(draft(
+                    "rso:officer-2",
+                    "2025-06-01T00:00:00Z",
+                    Some(Status::Included),
+                    Status::Revoked,
+                    "at the nominator's request",
+                )),
+            )
+            .await,
+        "update_expert",
+    );
+    for status in Status::ALL {
+        let want: Vec<Expert> = experts
+            .iter()
+            .filter(|e| e.status == status)
+            .cloned()
+            .collect();
+        let got = ok(
+            store.experts_with_status(status).await,
+            "experts_with_status",
+        );
+        assert_eq!(got, want, "experts with status {status}");
+    }
+}
+
+/// The audit trail numbers entries from 1 without gaps, even around
+/// refused changes, and lists them oldest first, for all experts or for one.
+pub async fn audit_trail_counts_from_one_without_gaps(store: &dyn Store) {
+    let a = create(store, "ana@example.org").await;
+    let b = create(store, "bo@example.org").await;
+
+    // Refused changes must not use up a number.
+    let taken = store
+        .create_expert(
+            nominated(profile("ana@example.org")),
+            created_as(Status::Nominated),
+        )
+        .await;
+    expect_duplicate(taken, "expert", "identity", "create with a taken identity");
+
+    let mut a_invited = a.clone();
+    a_invited.status = Status::Invited;
+    let a1 = draft(
+        "rso:officer-1",
+        "2025-04-01T00:00:00Z",
+        Some(Status::Nominated),
+        Status::Invited,
+        "invited",
+    );
+    let a_invited = ok(
+        store.update_expert(&a_invited, Some(a1.clone())).await,
+        "update_expert",
+    );
+    let stale = store.update_expert(&a, Some(a1.clone())).await;
+    assert!(
+        matches!(stale, Err(StoreError::Conflict { .. })),
+        "stale update: {stale:?}"
+    );
+
+    let mut b_ineligible = b.clone();
+    b_ineligible.status = Status::Ineligible;
+    let b1 = draft(
+        "system",
+        "2025-03-31T23:59:59.5Z",
+        Some(Status::Nominated),
+        Status::Ineligible,
+        "fewer than five years of experience",
+    );
+    ok(
+        store.update_expert(&b_ineligible, Some(b1.clone())).await,
+        "update_expert",
+    );
+    let mut a_registered = a_invited.clone();
+    a_registered.status = Status::Registered;
+    let a2 = draft(
+        &format!("expert:{}", a.id),
+        "2025-04-03T10:00:00Z",
+        Some(Status::Invited),
+        Status::Registered,
+        "ลงทะเบียนแล้ว",
+    );
+    ok(
+        store.update_expert(&a_registered, Some(a2.clone())).await,
+        "update_expert",
+    );
+
+    let all = ok(store.audit_trail(None).await, "audit_trail");
+    let want = vec![
+        entry(1, a.id, created_as(Status::Nominated)),
+        entry(2, b.id, created_as(Status::Nominated)),
+        entry(3, a.id, a1),
+        entry(4, b.id, b1),
+        entry(5, a.id, a2),
+    ];
+    assert_eq!(all, want);
+    let of_a = ok(store.audit_trail(Some(a.id)).await, "audit_trail");
+    let want_a: Vec<AuditEntry> = want.iter().filter(|e| e.expert == a.id).cloned().collect();
+    assert_eq!(of_a, want_a);
+    let of_b = ok(store.audit_trail(Some(b.id)).await, "audit_trail");
+    assert_eq!(of_b.iter().map(|e| e.seq).collect::<Vec<_>>(), [2, 4]);
+    let unknown = ExpertId(b.id.0 + 1);
+    assert!(ok(store.audit_trail(Some(unknown)).await, "audit_trail").is_empty());
+}
+
+/// `save_call` stores a call and replaces the call of the same year,
+/// leaving other years alone.
+pub async fn save_call_replaces_the_call_of_its_year(store: &dyn Store) {
+    let first = Call {
+        year: 2025,
+        window: range("2025-02-01", "2025-03-31"),
+    };
+    ok(store.save_call(&first).await, "save_call");
+    assert_eq!(ok(store.call(2025).await, "call"), Some(first));
+    let other = Call {
+        year: 2026,
+        window: range("2026-01-15", "2026-02-28"),
+    };
+    ok(store.save_call(&other).await, "save_call");
+    let extended = Call {
+        year: 2025,
+        window: range("2025-02-01", "2025-04-30"),
+    };
+    ok(store.save_call(&extended).await, "save_call");
+    assert_eq!(ok(store.call(2025).await, "call"), Some(extended));
+    assert_eq!(ok(store.call(2026).await, "call"), Some(other));
+    assert_eq!(ok(store.call(2024).await, "call"), None);
+}
+
+/// `save_request` stores a new request and returns `true`; for a known id
+/// it returns `false` and keeps the first version.
+pub async fn save_request_keeps_the_first_version(store: &dyn Store) {
+    let first = request("KHM-2025-007", range("2025-09-01", "2025-09-12"));
+    assert!(ok(store.save_request(&first).await, "save_request"));
+    assert_eq!(
+        ok(store.request(&first.id).await, "request"),
+        Some(first.clone())
+    );
+
+    let mut second = first.clone();
+    second.title = "Another title".into();
+    second.experts_wanted = 5;
+    assert!(!ok(store.save_request(&second).await, "save_request"));
+    assert_eq!(
+        ok(store.request(&first.id).await, "request"),
+        Some(first.clone())
+    );
+    assert_eq!(ok(store.request("khm-2025-007").await, "request"), None);
+}
+
+/// `save_engagement` inserts, then replaces the engagement of the same
+/// request and expert.
+pub async fn save_engagement_upserts(store: &dyn Store) {
+    let expert = create(store, "ana@example.org").await;
+    let req = saved_request(store, "R-1", "2025-07-01", "2025-07-10").await;
+    let mut engagement = engage(&req, expert.id, EngagementState::Proposed);
+    ok(store.save_engagement(&engagement).await, "save_engagement");
+    assert_eq!(
+        ok(store.engagements(None).await, "engagements"),
+        [engagement.clone()]
+    );
+
+    engagement.state = EngagementState::Accepted;
+    engagement.window = range("2025-07-02", "2025-07-09");
+    ok(store.save_engagement(&engagement).await, "save_engagement");
+    engagement.state = EngagementState::Completed;
+    ok(store.save_engagement(&engagement).await, "save_engagement");
+    assert_eq!(
+        ok(store.engagements(Some(expert.id)).await, "engagements"),
+        [engagement]
+    );
+}
+
+/// An accepted or completed engagement that shares a day with another
+/// accepted or completed engagement of the same expert fails with
+/// `Duplicate`, and nothing changes.
+pub async fn overlapping_blocking_engagements_are_refused(store: &dyn Store) {
+    let expert = create(store, "ana@example.org").await;
+    let july = saved_request(store, "R-1", "2025-07-01", "2025-07-10").await;
+    let last_day = saved_request(store, "R-2", "2025-07-10", "2025-07-12").await;
+    let inside = saved_request(store, "R-3", "2025-07-03", "2025-07-04").await;
+    let around = saved_request(store, "R-4", "2025-06-01", "2025-08-01").await;
+    let accepted = engage(&july, expert.id, EngagementState::Accepted);
+    ok(store.save_engagement(&accepted).await, "save_engagement");
+    let before = ok(store.engagements(None).await, "engagements");
+
+    for (req, state) in [
+        (&last_day, EngagementState::Accepted),
+        (&inside, EngagementState::Completed),
+        (&around, EngagementState::Accepted),
+    ] {
+        let clash = engage(req, expert.id, state);
+        let result = store.save_engagement(&clash).await;
+        expect_duplicate_entity(result, "engagement", "overlapping blocking engagement");
+        assert_eq!(ok(store.engagements(None).await, "engagements"), before);
+    }
+
+    // Promoting a proposal onto booked days is refused too, and the
+    // proposal stays as it was.
+    let proposal = engage(&last_day, expert.id, EngagementState::Proposed);
+    ok(store.save_engagement(&proposal).await, "save_engagement");
+    let before = ok(store.engagements(None).await, "engagements");
+    let promoted = Engagement {
+        state: EngagementState::Accepted,
+        ..proposal
+    };
+    let result = store.save_engagement(&promoted).await;
+    expect_duplicate_entity(result, "engagement", "promoted onto booked days");
+    assert_eq!(ok(store.engagements(None).await, "engagements"), before);
+
+    // An engagement never clashes with its own earlier version.
+    let completed = Engagement {
+        state: EngagementState::Completed,
+        ..accepted
+    };
+    ok(store.save_engagement(&completed).await, "save_engagement");
+}
+
+/// Proposed and declined engagements hold no days: they may overlap
+/// anything, and days next to a booking, or another expert's days, are free.
+pub async fn non_blocking_engagements_may_overlap(store: &dyn Store) {
+    let ana = create(store, "ana@example.org").await;
+    let bo = create(store, "bo@example.org").await;
+    let july = saved_request(store, "R-1", "2025-07-01", "2025-07-10").await;
+    let overlap = saved_request(store, "R-2", "2025-07-05", "2025-07-15").await;
+    let next = saved_request(store, "R-3", "2025-07-11", "2025-07-20").await;
+    let before = saved_request(store, "R-4", "2025-06-20", "2025-06-30").await;
+
+    let saves = [
+        engage(&july, ana.id, EngagementState::Accepted),
+        engage(&overlap, ana.id, EngagementState::Proposed),
+        engage(&overlap, bo.id, EngagementState::Accepted),
+        engage(&july, bo.id, EngagementState::Declined),
+        engage(&next, ana.id, EngagementState::Accepted),
+        engage(&before, ana.id, EngagementState::Completed),
+    ];
+    for engagement in &saves {
+        ok(store.save_engagement(engagement).await, "save_engagement");
+    }
+    let declined = Engagement {
+        state: EngagementState::Declined,
+        ..engage(&overlap, ana.id, EngagementState::Proposed)
+    };
+    ok(store.save_engagement(&declined).await, "save_engagement");
+    assert_eq!(ok(store.engagements(None).await, "engagements").len(), 6);
+}
+
+/// Of several overlapping bookings of one expert made at once, exactly one
+/// is stored; the others fail with `Duplicate`.
+pub async fn concurrent_overlapping_engagements_store_one(store: &dyn Store) {
+    let expert = create(store, "ana@example.org").await;
+    let one = saved_request(store, "R-1", "2025-07-01", "2025-07-10").await;
+    let two = saved_request(store, "R-2", "2025-07-05", "2025-07-15").await;
+    let three = saved_request(store, "R-3", "2025-07-10", "2025-07-11").await;
+    let e1 = engage(&one, expert.id, EngagementState::Accepted);
+    let e2 = engage(&two, expert.id, EngagementState::Accepted);
+    let e3 = engage(&three, expert.id, EngagementState::Accepted);
+    let (a, b, c) = tokio::join!(
+        store.save_engagement(&e1),
+        store.save_engagement(&e2),
+        store.save_engagement(&e3)
+    );
+    let mut stored = 0;
+    for result in [a, b, c] {
+        match result {
+            Ok(()) => stored += 1,
+            Err(e) => expect_duplicate_entity::<()>(Err(e), "engagement", "concurrent booking"),
+        }
+    }
+    assert_eq!(stored, 1, "concurrent overlapping bookings");
+    assert_eq!(ok(store.engagements(None).await, "engagements").len(), 1);
+}
+
+/// `engagements` lists by request id (compared as Unicode scalar values,
+/// as Rust compares strings), then by expert id; for one expert, only
+/// that expert's.
+pub async fn engagements_filter_and_order(store: &dyn Store) {
+    let ana = create(store, "ana@example.org").await;
+    let bo = create(store, "bo@example.org").await;
+    let chai = create(store, "chai@example.org").await;
+    // Byte order, not natural or locale order: "R-10" < "R-9" < "r-1" < "É-1".
+    let ids = ["É-1", "r-1", "R-9", "R-10"];
+    let mut requests = Vec::new();
+    for (i, id) in ids.into_iter().enumerate() {
+        let first = day("2025-01-01") + chrono::Days::new(30 * i as u64);
+        let last = first + chrono::Days::new(3);
+        let req = request(id, DateRange { first, last });
+        assert!(ok(store.save_request(&req).await, "save_request"));
+        requests.push(req);
+    }
+    let mut saved = Vec::new();
+    for req in &requests {
+        for expert in [chai.id, ana.id, bo.id] {
+            let engagement = engage(req, expert, EngagementState::Accepted);
+            ok(store.save_engagement(&engagement).await, "save_engagement");
+            saved.push(engagement);
+        }
+    }
+    let mut want = saved.clone();
+    want.sort_by(|x, y| (&x.request_id, x.expert).cmp(&(&y.request_id, y.expert)));
+    assert_eq!(want[0].request_id, "R-10");
+    assert_eq!(ok(store.engagements(None).await, "engagements"), want);
+    let of_bo: Vec<Engagement> = want.iter().filter(|e| e.expert == bo.id).cloned().collect();
+    assert_eq!(of_bo.len(), 4);
+    assert_eq!(
+        ok(store.engagements(Some(bo.id)).await, "engagements"),
+        of_bo
+    );
+    let nobody = ExpertId(chai.id.0 + 1);
+    assert!(ok(store.engagements(Some(nobody)).await, "engagements").is_empty());
+}
+
+fn ok<T>(result: Result<T, StoreError>, operation: &str) -> T {
+    result.unwrap_or_else(|e| panic!("{operation} failed: {e} ({e:?})"))
+}
+
+fn expect_duplicate<T: Debug>(result: Result<T, StoreError>, entity: &str, key: &str, what: &str) {
+    match result {
+        Err(StoreError::Duplicate { entity: e, key: k }) if e == entity && k == key => {}
+        other => panic!("{what}: expected Duplicate {{ {entity}, {key} }}, got {other:?}"),
+    }
+}
+
+fn expect_duplicate_entity<T: Debug>(result: Result<T, StoreError>, entity: &str, what: &str) {
+    match result {
+        Err(StoreError::Duplicate { entity: e, .. }) if e == entity => {}
+        other => panic!("{what}: expected Duplicate {{ {entity} }}, got {other:?}"),
+    }
+}
+
+/// Every stored record and audit entry, to show that a refused change
+/// changed nothing.
+async fn snapshot(store: &dyn Store) -> (Vec<Expert>, Vec<AuditEntry>, Vec<Engagement>) {
+    (
+        ok(store.experts().await, "experts"),
+        ok(store.audit_trail(None).await, "audit_trail"),
+        ok(store.engagements(None).await, "engagements"),
+    )
+}
+
+async fn assert_reads_back(store: &dyn Store, expert: &Expert) {
+    assert_eq!(
+        ok(store.expert(expert.id).await, "expert").as_ref(),
+        Some(expert),
+        "read by id"
+    );
+    assert_eq!(
+        ok(
+            store
+                .expert_by_identity(&expert.profile.identity_key())
+                .await,
+            "expert_by_identity"
+        )
+        .as_ref(),
+        Some(expert),
+        "read by identity"
+    );
+    let listed = ok(store.experts().await, "experts");
+    assert_eq!(
+        listed.iter().find(|e| e.id == expert.id),
+        Some(expert),
+        "read in the list"
+    );
+    let with_status = ok(
+        store.experts_with_status(expert.status).await,
+        "experts_with_status",
+    );
+    assert_eq!(
+        with_status.iter().find(|e| e.id == expert.id),
+        Some(expert),
+        "read by status"
+    );
+}
+
+async fn create(store: &dyn Store, email: &str) -> Expert {
+    ok(
+        store
+            .create_expert(nominated(profile(email)), created_as(Status::Nominated))
+            .await,
+        "create_expert",
+    )
+}
+
+async fn saved_request(store: &dyn Store, id: &str, first: &str, last: &str) -> MissionRequest {
+    let req = request(id, range(first, last));
+    assert!(ok(store.save_request(&req).await, "save_request"));
+    req
+}
+
+fn engage(request: &MissionRequest, expert: ExpertId, state: EngagementState) -> Engagement {
+    Engagement {
+        request_id: request.id.clone(),
+        expert,
+        window: request.window,
+        state,
+    }
+}
+
+fn at(text: &str) -> DateTime<Utc> {
+    text.parse().expect("a valid instant in the suite's data")
+}
+
+fn day(text: &str) -> NaiveDate {
+    text.parse().expect("a valid date in the suite's data")
+}
+
+fn range(first: &str, last: &str) -> DateRange {
+    DateRange {
+        first: day(first),
+        last: day(last),
+    }
+}
+
+fn draft(actor: &str, when: &str, from: Option<Status>, to: Status, reason: &str) -> AuditDraft {
+    AuditDraft {
+        actor: actor.into(),
+        at: at(when),
+        from,
+        to,
+        reason: reason.into(),
+    }
+}
+
+fn created_as(status: Status) -> AuditDraft {
+    draft(
+        "participant:THA",
+        "2025-03-01T02:03:04.5Z",
+        None,
+        status,
+        "nominated",
+    )
+}
+
+fn entry(seq: i64, expert: ExpertId, change: AuditDraft) -> AuditEntry {
+    AuditEntry {
+        seq,
+        expert,
+        change,
+    }
+}
+
+fn nominated(profile: Profile) -> NewExpert {
+    NewExpert {
+        status: Status::Nominated,
+        profile,
+        nominations: vec![NominationRecord {
+            call_year: 2025,
+            nominator: "AUS".into(),
+            received_at: at("2025-02-10T09:30:00Z"),
+        }],
+        term: None,
+    }
+}
+
+fn person(
+    full: Option<&str>,
+    given: Option<&str>,
+    family: Option<&str>,
+    order: NameOrder,
+    latin: Option<&str>,
+) -> PersonName {
+    PersonName {
+        full: full.map(Into::into),
+        given: given.map(Into::into),
+        family: family.map(Into::into),
+        order,
+        latin: latin.map(Into::into),
+    }
+}
+
+/// A small profile: the fields every expert has.
+fn profile(email: &str) -> Profile {
+    Profile {
+        name: person(
+            None,
+            Some("Ana"),
+            Some("Silva"),
+            NameOrder::GivenFirst,
+            None,
+        ),
+        email: email.into(),
+        phone: None,
+        date_of_birth: None,
+        nationality: None,
+        organisation: Organisation {
+            name: "Ministry of Home Affairs".into(),
+            sector: Sector::Government,
+            state: Some("IDN".into()),
+        },
+        experience: vec![ExperiencePeriod {
+            from: day("2015-01-01"),
+            to: None,
+            role: "Adviser".into(),
+            themes: vec!["A".into()],
+            competencies: vec!["advice".into()],
+            countries: Vec::new(),
+        }],
+        referees: vec![Referee {
+            name: person(Some("Budi"), None, None, NameOrder::NoFamilyName, None),
+            position: "Director".into(),
+            organisation: Organisation {
+                name: "Ministry of Home Affairs".into(),
+                sector: Sector::Government,
+                state: Some("IDN".into()),
+            },
+            email: "budi@example.go.id".into(),
+        }],
+        languages: vec![LanguageSkill {
+            tag: "en".into(),
+            level: Level::C1,
+        }],
+        availability: Availability {
+            available: true,
+            authorised: true,
+            unavailable: Vec::new(),
+        },
+    }
+}
+
+/// A profile with every optional field set and every list non-empty.
+fn full_profile() -> Profile {
+    Profile {
+        name: person(
+            Some("สมชาย ใจดี"),
+            Some("สมชาย"),
+            Some("ใจดี"),
+            NameOrder::GivenFirst,
+            Some("Somchai Jaidee"),
+        ),
+        email: "Somchai.J@Example.go.th".into(),
+        phone: Some("+66 2 123 4567".into()),
+        date_of_birth: Some(day("1975-02-28")),
+        nationality: Some("THA".into()),
+        organisation: Organisation {
+            name: "กรมการกงสุล".into(),
+            sector: Sector::Government,
+            state: Some("THA".into()),
+        },
+        experience: vec![
+            ExperiencePeriod {
+                from: day("2008-03-01"),
+                to: Some(day("2016-12-31")),
+                role: "Protection officer".into(),
+                themes: vec!["B.2.3".into(), "D".into()],
+                competencies: vec!["advice".into(), "policy-development".into()],
+                countries: vec!["THA".into(), "KHM".into()],
+            },
+            ExperiencePeriod {
+                from: day("2017-01-01"),
+                to: None,
+                role: "ผู้อำนวยการ".into(),
+                themes: vec!["F".into()],
+                competencies: Vec::new(),
+                countries: Vec::new(),
+            },
+        ],
+        referees: vec![
+            Referee {
+                name: person(
+                    None,
+                    Some("សុភា"),
+                    Some("ចាន់"),
+                    NameOrder::FamilyFirst,
+                    Some("CHAN Sophea"),
+                ),
+                position: "Programme manager".into(),
+                organisation: Organisation {
+                    name: "Legal Aid of Cambodia".into(),
+                    sector: Sector::Ngo,
+                    state: None,
+                },
+                email: "sophea@example.org.kh".into(),
+            },
+            Referee {
+                name: person(
+                    None,
+                    Some("小明"),
+                    Some("王"),
+                    NameOrder::FamilyFirst,
+                    Some("WANG Xiaoming"),
+                ),
+                position: "Chief of mission".into(),
+                organisation: Organisation {
+                    name: "International Organization for Migration".into(),
+                    sector: Sector::InternationalOrganisation,
+                    state: None,
+                },
+                email: "xwang@example.int".into(),
+            },
+        ],
+        languages: vec![
+            LanguageSkill {
+                tag: "th".into(),
+                level: Level::Native,
+            },
+            LanguageSkill {
+                tag: "en".into(),
+                level: Level::C1,
+            },
+            LanguageSkill {
+                tag: "km".into(),
+                level: Level::B1,
+            },
+            LanguageSkill {
+                tag: "zh-Hant".into(),
+                level: Level::A2,
+            },
+        ],
+        availability: Availability {
+            available: true,
+            authorised: false,
+            unavailable: vec![
+                range("2025-12-20", "2026-01-05"),
+                range("2026-04-13", "2026-04-15"),
+            ],
+        },
+    }
+}
+
+/// A request with every field set.
+fn request(id: &str, window: DateRange) -> MissionRequest {
+    MissionRequest {
+        id: id.into(),
+        requester: "KHM".into(),
+        title: "ការវាយតម្លៃប្រព័ន្ធគ្រប់គ្រងព្រំដែន".into(),
+        themes: vec!["B.2".into(), "E".into()],
+        competencies: vec!["advice".into()],
+        required_languages: vec![LanguageSkill {
+            tag: "en".into(),
+            level: Level::B2,
+        }],
+        desired_languages: vec![LanguageSkill {
+            tag: "km".into(),
+            level: Level::B1,
+        }],
+        window,
+        place: "KHM".into(),
+        experts_wanted: 2,
+        excluded: vec![ExpertId(42)],
+    }
+}

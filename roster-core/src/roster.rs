@@ -187,10 +187,14 @@ impl Roster {
                 )));
             }
         }
-        let phone_region = self
-            .membership
-            .get(&nomination.nominator)
-            .and_then(|p| p.alpha2.clone());
+        // Numbers in national form read as the expert's nationality's, else
+        // as the nominating state's.
+        let phone_region = nomination
+            .expert
+            .nationality
+            .iter()
+            .chain([&nomination.nominator])
+            .find_map(|code| self.membership.get(code)?.alpha2.clone());
         let errors = nomination.expert.validate(
             &Field::new("expert"),
             &Checks {
@@ -322,12 +326,13 @@ impl Roster {
             _ => return Err(forbidden(actor, "register another expert")),
         }
         let expert = self.get(id).await?;
-        // Numbers in national form read as the first nominator's.
-        let phone_region = expert
-            .nominations
-            .first()
-            .and_then(|n| self.membership.get(&n.nominator))
-            .and_then(|p| p.alpha2.clone());
+        // As for nominations: nationality first, then the first nominator.
+        let phone_region = registration
+            .profile
+            .nationality
+            .iter()
+            .chain(expert.nominations.first().map(|n| &n.nominator))
+            .find_map(|code| self.membership.get(code)?.alpha2.clone());
         let errors = registration.profile.validate(
             &Field::new("profile"),
             &Checks {

@@ -20,7 +20,11 @@ fn render() -> String {
         t.competencies().len()
     )
     .unwrap();
-    writeln!(out, "This file is generated from `roster-core/src/taxonomy.rs` by the test `taxonomy_doc`.\n").unwrap();
+    writeln!(
+        out,
+        "This file is generated from `roster-core/src/taxonomy.rs` by the test `taxonomy_doc`.\n"
+    )
+    .unwrap();
     writeln!(out, "## Thematic\n\n| code | label |\n| --- | --- |").unwrap();
     for node in t.themes() {
         let indent = "&nbsp;&nbsp;".repeat(usize::from(node.depth - 1) * 2);

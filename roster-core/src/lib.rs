@@ -31,6 +31,7 @@ pub mod membership;
 pub mod memory;
 pub mod model;
 mod roster;
+pub mod schema;
 pub mod store;
 pub mod taxonomy;
 

@@ -239,8 +239,10 @@ pub struct ExperiencePeriod {
     /// Job title or short description.
     pub role: String,
     /// Thematic codes the work covered.
+    #[schemars(schema_with = "crate::schema::theme_codes")]
     pub themes: Vec<String>,
     /// Competency codes the work used.
+    #[schemars(schema_with = "crate::schema::competency_codes")]
     pub competencies: Vec<String>,
     /// States where the work took place (ISO 3166-1 alpha-3).
     #[serde(default)]
@@ -540,9 +542,11 @@ pub struct MissionRequest {
     /// Short title of the mission.
     pub title: String,
     /// Thematic codes needed, at any level of the taxonomy.
+    #[schemars(schema_with = "crate::schema::theme_codes")]
     pub themes: Vec<String>,
     /// Competency codes needed.
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::competency_codes")]
     pub competencies: Vec<String>,
     /// Languages every proposed expert must command at the given level.
     #[serde(default)]

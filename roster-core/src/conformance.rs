@@ -16,7 +16,9 @@
 //!
 //! The factory is called once per check and returns a [`Fixture`]: an
 //! `Arc` of the store, or a pair of the store and whatever must outlive it
-//! (a temporary directory), or a type of the adapter's own. The calling crate
+//! (a temporary directory), or a type of the adapter's own. It may also
+//! return an `Option` of one, `None` skipping the check, for a database
+//! server that is not configured on this machine. The calling crate
 //! needs `tokio` with the `macros` and `rt` features among its
 //! dev-dependencies.
 //!
@@ -82,12 +84,39 @@ impl<F: Fixture, G> Fixture for (F, G) {
     }
 }
 
+/// What a factory returns: a [`Fixture`], or an `Option` of one where
+/// `None` skips the check (a database server that is not configured).
+pub trait Setup {
+    /// The fixture, when there is one.
+    type Fixture: Fixture;
+
+    /// The fixture to run a check against, or `None` to skip it.
+    fn ready(self) -> Option<Self::Fixture>;
+}
+
+impl<F: Fixture> Setup for F {
+    type Fixture = F;
+
+    fn ready(self) -> Option<F> {
+        Some(self)
+    }
+}
+
+impl<F: Fixture> Setup for Option<F> {
+    type Fixture = F;
+
+    fn ready(self) -> Option<F> {
+        self
+    }
+}
+
 /// Expands to one `#[tokio::test]` per check of
 /// [`roster_core::conformance`](crate::conformance), each running against a
 /// fresh store from `$factory`.
 ///
 /// `$factory` is called with no argument and returns a future of a
-/// [`Fixture`]: an async closure or the path of an async function.
+/// [`Fixture`], or of an `Option` of one where `None` skips the check: an
+/// async closure or the path of an async function.
 #[macro_export]
 macro_rules! conformance_tests {
     ($factory:expr $(,)?) => {
@@ -126,7 +155,9 @@ macro_rules! __conformance_tests {
         $(
             #[tokio::test]
             async fn $check() {
-                let fixture = ($factory)().await;
+                let Some(fixture) = $crate::conformance::Setup::ready(($factory)().await) else {
+                    return;
+                };
                 $crate::conformance::$check($crate::conformance::Fixture::store(&fixture)).await;
                 $crate::conformance::Fixture::finish(fixture).await;
             }

@@ -61,6 +61,19 @@ pub enum Criterion {
     MemberStateLanguage,
 }
 
+impl std::fmt::Display for Criterion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Criterion::Experience => "experience",
+            Criterion::References => "references",
+            Criterion::English => "English",
+            Criterion::Availability => "availability",
+            Criterion::MemberStateExperience => "member-state experience",
+            Criterion::MemberStateLanguage => "member-state language",
+        })
+    }
+}
+
 /// The outcome for one criterion.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {

@@ -112,6 +112,19 @@ pub enum PartName {
     Rotation,
 }
 
+impl fmt::Display for PartName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PartName::Thematic => "thematic",
+            PartName::Years => "years",
+            PartName::Competencies => "competencies",
+            PartName::Languages => "languages",
+            PartName::Region => "region",
+            PartName::Rotation => "rotation",
+        })
+    }
+}
+
 /// One part of an expert's score.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScorePart {
@@ -133,6 +146,14 @@ pub struct ScorePart {
 pub enum Flag {
     /// The requesting member nominated the expert.
     NominatedByRequester,
+}
+
+impl fmt::Display for Flag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Flag::NominatedByRequester => "nominated by the requesting state",
+        })
+    }
 }
 
 /// An expert who passed every hard filter.

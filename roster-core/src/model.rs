@@ -154,7 +154,7 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
 fn is_unspaced(s: &str) -> bool {
     s.chars().all(|c| {
         matches!(c as u32,
-            0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F)
+            0x1100..=0x11FF | 0x3130..=0x318F | 0xAC00..=0xD7A3 | 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F)
     })
 }
 
@@ -695,6 +695,8 @@ mod tests {
         chinese.latin = Some("WANG Xiaoming".into());
         assert_eq!(chinese.display(), "王小明");
         assert_eq!(chinese.sort_key(), "wang xiaoming");
+        let korean = name(None, Some("민지"), Some("김"), NameOrder::FamilyFirst);
+        assert_eq!(korean.display(), "김민지");
         let a = name(Some("Kaʻimi  NOHEA"), None, None, NameOrder::GivenFirst);
         let b = name(Some("Ka'imi Nohea"), None, None, NameOrder::GivenFirst);
         assert_eq!(a.match_key(), b.match_key());

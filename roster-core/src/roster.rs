@@ -171,6 +171,17 @@ impl Roster {
         self.membership
             .nominator(&nomination.nominator, Field::new("nominator"))?;
         let today = self.today();
+        // A nomination already recorded is answered as such, even after the
+        // call has closed, so replaying a batch is harmless.
+        let key = nomination.expert.identity_key();
+        if let Some(known) = self.store.expert_by_identity(&key).await?
+            && known
+                .nominations
+                .iter()
+                .any(|n| n.call_year == nomination.call_year && n.nominator == nomination.nominator)
+        {
+            return Ok(NominationOutcome::AlreadyRecorded(known.id));
+        }
         let call = self.store.call(nomination.call_year).await?;
         match call {
             Some(call) if call.window.first <= today && today <= call.window.last => {}
@@ -357,29 +368,73 @@ impl Roster {
         .await
     }
 
-    /// Includes a registered expert on the roster for one year from today, or
-    /// renews an included or expired expert for the term that follows. RSO
-    /// only.
+    /// Includes a registered expert on the roster for one year from today.
+    /// RSO only.
     pub async fn include(&self, actor: &Actor, id: ExpertId) -> Result<Expert, RosterError> {
         require_rso(actor, "include experts")?;
         let expert = self.get(id).await?;
+        if expert.status != Status::Registered {
+            // Renewal has its own call, so including twice never extends a
+            // term by accident.
+            return Err(RosterError::Transition {
+                expert: id,
+                from: expert.status,
+                to: Status::Included,
+            });
+        }
+        let term = Term::starting(self.today());
+        self.transition(
+            actor,
+            expert,
+            Status::Included,
+            "included for one year",
+            |e| e.term = Some(term),
+        )
+        .await
+    }
+
+    /// Renews an included or expired expert for the year that follows the
+    /// current term, without a second registration. A term is renewed once:
+    /// renewing again before the renewed term has started is refused. An
+    /// expert whose term lapsed before today starts a fresh term today. RSO
+    /// only.
+    pub async fn renew(&self, actor: &Actor, id: ExpertId) -> Result<Expert, RosterError> {
+        require_rso(actor, "renew inclusions")?;
+        let expert = self.get(id).await?;
         let today = self.today();
-        let (term, reason) = match (expert.status, expert.term) {
-            (Status::Included | Status::Expired, Some(previous)) => {
-                let next = previous.renewed();
-                // An expert whose term lapsed long ago starts afresh today.
-                let term = if next.first_day < today {
-                    Term::starting(today)
-                } else {
-                    next
-                };
-                (term, "renewed for a further year")
-            }
-            _ => (Term::starting(today), "included for one year"),
+        let Some(previous) = expert
+            .term
+            .filter(|_| matches!(expert.status, Status::Included | Status::Expired))
+        else {
+            return Err(RosterError::Transition {
+                expert: id,
+                from: expert.status,
+                to: Status::Included,
+            });
         };
-        self.transition(actor, expert, Status::Included, reason, |e| {
-            e.term = Some(term)
-        })
+        if previous.first_day > today {
+            return Err(crate::ValidationError::new(
+                Field::new("term"),
+                format!(
+                    "{id} is already renewed through {}; the renewed term starts {}",
+                    previous.last_day, previous.first_day
+                ),
+            )
+            .into());
+        }
+        let next = previous.renewed();
+        let term = if next.first_day < today {
+            Term::starting(today)
+        } else {
+            next
+        };
+        self.transition(
+            actor,
+            expert,
+            Status::Included,
+            "renewed for a further year",
+            |e| e.term = Some(term),
+        )
         .await
     }
 
@@ -465,7 +520,19 @@ impl Roster {
         if !errors.is_empty() {
             return Err(errors.into());
         }
-        self.store.save_request(&request).await?;
+        if !self.store.save_request(&request).await? {
+            let stored = self.store.request(&request.id).await?;
+            if stored.as_ref() != Some(&request) {
+                return Err(crate::ValidationError::new(
+                    Field::new("id"),
+                    format!(
+                        "request `{}` was already issued with different content; issue the change under a new id",
+                        request.id
+                    ),
+                )
+                .into());
+            }
+        }
         let experts = self.store.experts().await?;
         let engagements = self.store.engagements(None).await?;
         let ctx = matching::Context {

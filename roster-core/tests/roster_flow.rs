@@ -426,7 +426,25 @@ async fn terms_lapse_and_renew_without_gap() {
     assert!(f.roster.expire_lapsed().await.unwrap().is_empty());
     f.set_day("2025-03-01");
     assert_eq!(f.roster.expire_lapsed().await.unwrap(), [id]);
-    let renewed = f.roster.include(&rso(), id).await.unwrap();
+    let renewed = f.roster.renew(&rso(), id).await.unwrap();
+    let err = f.roster.include(&rso(), id).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "expert E-0001 cannot go from included to included"
+    );
+    // Renewed early, within the first term: the next term follows it, and a
+    // second renewal before that term starts is refused.
+    f.set_day("2025-06-01");
+    let early = f.roster.renew(&rso(), id).await.unwrap().term.unwrap();
+    assert_eq!(
+        (early.first_day, early.last_day),
+        (d("2026-03-01"), d("2027-02-28"))
+    );
+    let err = f.roster.renew(&rso(), id).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "term: E-0001 is already renewed through 2027-02-28; the renewed term starts 2026-03-01"
+    );
     let term = renewed.term.unwrap();
     assert_eq!(
         (term.first_day, term.last_day),

@@ -1,0 +1,173 @@
+//! How records become columns and back, for every database.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use roster_core::StoreError;
+use roster_core::lifecycle::{Status, Term};
+use roster_core::model::{
+    DateRange, EngagementState, Expert, ExpertId, MissionRequest, NominationRecord, Profile,
+};
+use serde::{Deserialize, Serialize};
+
+/// The part of an expert kept as JSON: everything but the id, status and
+/// version, which have columns of their own.
+#[derive(Serialize)]
+pub(crate) struct ExpertRecordRef<'a> {
+    profile: &'a Profile,
+    nominations: &'a [NominationRecord],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cv_document: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    term: Option<&'a Term>,
+}
+
+#[derive(Deserialize)]
+struct ExpertRecord {
+    profile: Profile,
+    nominations: Vec<NominationRecord>,
+    #[serde(default)]
+    cv_document: Option<String>,
+    #[serde(default)]
+    term: Option<Term>,
+}
+
+/// The JSON of an expert's record.
+pub(crate) fn expert_json(
+    profile: &Profile,
+    nominations: &[NominationRecord],
+    cv_document: Option<&str>,
+    term: Option<&Term>,
+) -> Result<String, StoreError> {
+    let record = ExpertRecordRef {
+        profile,
+        nominations,
+        cv_document,
+        term,
+    };
+    serde_json::to_string(&record).map_err(encode_error)
+}
+
+/// An expert from its columns.
+pub(crate) fn expert_from_columns(
+    id: i64,
+    status: &str,
+    version: i64,
+    record: &str,
+) -> Result<Expert, StoreError> {
+    let expert_id = ExpertId(id);
+    let corrupt = |message: String| corrupt("expert", expert_id.to_string(), message);
+    let status = parse_status(status).map_err(corrupt)?;
+    let version =
+        u64::try_from(version).map_err(|_| corrupt(format!("version {version} is negative")))?;
+    let record: ExpertRecord =
+        serde_json::from_str(record).map_err(|e| corrupt(describe_json_error(&e)))?;
+    Ok(Expert {
+        id: expert_id,
+        version,
+        status,
+        profile: record.profile,
+        nominations: record.nominations,
+        cv_document: record.cv_document,
+        term: record.term,
+    })
+}
+
+/// The JSON of a mission request.
+pub(crate) fn request_json(request: &MissionRequest) -> Result<String, StoreError> {
+    serde_json::to_string(request).map_err(encode_error)
+}
+
+/// A mission request from its JSON.
+pub(crate) fn request_from_json(id: &str, record: &str) -> Result<MissionRequest, StoreError> {
+    serde_json::from_str(record)
+        .map_err(|e| corrupt("request", id.to_owned(), describe_json_error(&e)))
+}
+
+/// A status from its stored name.
+pub(crate) fn parse_status(text: &str) -> Result<Status, String> {
+    Status::parse(text).ok_or_else(|| format!("unknown status `{text}`"))
+}
+
+/// The stored name of an engagement state.
+pub(crate) fn state_name(state: EngagementState) -> &'static str {
+    match state {
+        EngagementState::Proposed => "proposed",
+        EngagementState::Accepted => "accepted",
+        EngagementState::Declined => "declined",
+        EngagementState::Completed => "completed",
+    }
+}
+
+/// An engagement state from its stored name.
+pub(crate) fn parse_state(text: &str) -> Result<EngagementState, String> {
+    [
+        EngagementState::Proposed,
+        EngagementState::Accepted,
+        EngagementState::Declined,
+        EngagementState::Completed,
+    ]
+    .into_iter()
+    .find(|s| state_name(*s) == text)
+    .ok_or_else(|| format!("unknown engagement state `{text}`"))
+}
+
+/// The one text form of instants: UTC, microseconds, fixed width, so that
+/// text order is time order.
+pub(crate) fn instant_text(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// An instant from its text form.
+pub(crate) fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|_| format!("`{text}` is not an instant of the form 2025-07-01T08:30:00.000000Z"))
+}
+
+/// The text form of dates: `YYYY-MM-DD`.
+pub(crate) fn date_text(day: NaiveDate) -> String {
+    day.format("%Y-%m-%d").to_string()
+}
+
+/// A date from its text form.
+pub(crate) fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("`{text}` is not a date of the form 2025-07-01"))
+}
+
+/// A date range from its two text columns.
+pub(crate) fn parse_range(first: &str, last: &str) -> Result<DateRange, String> {
+    Ok(DateRange {
+        first: parse_date(first)?,
+        last: parse_date(last)?,
+    })
+}
+
+/// Stored data that could not be decoded.
+pub(crate) fn corrupt(entity: &'static str, id: String, message: String) -> StoreError {
+    StoreError::Corrupt {
+        entity,
+        id,
+        message,
+    }
+}
+
+/// Where and how JSON failed to decode, without the offending text: a
+/// serde message may quote the value, and the value may be a name.
+fn describe_json_error(err: &serde_json::Error) -> String {
+    let kind = match err.classify() {
+        serde_json::error::Category::Io => "unreadable",
+        serde_json::error::Category::Syntax => "malformed",
+        serde_json::error::Category::Data => "unexpected",
+        serde_json::error::Category::Eof => "truncated",
+    };
+    format!("{kind} JSON at line {} column {}", err.line(), err.column())
+}
+
+/// Records are plain data; serialising them fails only if serde_json
+/// itself does, which no retry fixes.
+fn encode_error(err: serde_json::Error) -> StoreError {
+    StoreError::Backend {
+        transient: false,
+        source: Box::new(err),
+    }
+}

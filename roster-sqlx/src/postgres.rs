@@ -1,0 +1,604 @@
+//! The roster in a PostgreSQL database.
+//!
+//! [`PgStore::connect`] connects to a server and brings the roster's schema
+//! up to date. Instants are `timestamptz` (kept to the microsecond) and days
+//! are `date`.
+//!
+//! Transactions run at PostgreSQL's default isolation, READ COMMITTED, and
+//! take their locks up front: a write that adds audit entries first locks
+//! the audit table, so entries are numbered without gaps in commit order,
+//! and a booking first locks its expert's row, so two overlapping bookings
+//! cannot both pass the overlap check.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), roster_core::StoreError> {
+//! use std::sync::Arc;
+//! use roster_core::Roster;
+//! use roster_sqlx::postgres::PgStore;
+//!
+//! let store = PgStore::connect("postgres://roster@localhost/roster").await?;
+//! let roster = Roster::new(Arc::new(store));
+//! # Ok(())
+//! # }
+//! ```
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use roster_core::StoreError;
+use roster_core::lifecycle::{AuditDraft, AuditEntry, Status};
+use roster_core::model::{Call, DateRange, Engagement, Expert, ExpertId, MissionRequest};
+use roster_core::store::{CallStore, ExpertStore, MissionStore, NewExpert};
+use sqlx::error::ErrorKind;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Postgres, Row, Transaction};
+
+use crate::codec;
+
+/// The table that records applied migrations, named so that the roster's
+/// tables can share a database with a host application's.
+const MIGRATIONS_TABLE: &str = "roster_migrations";
+
+/// A roster store in a PostgreSQL database.
+///
+/// Cloning is cheap: clones share one connection pool.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to the database named by a `postgres:` URL, such as
+    /// `postgres://roster@db.example.org/roster`, and applies any pending
+    /// migrations.
+    pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
+        let options = PgConnectOptions::from_str(url).map_err(backend)?;
+        PgStore::connect_with(options).await
+    }
+
+    /// Connects with these options and applies any pending migrations. To
+    /// keep the roster's tables in a schema of their own, create the schema
+    /// and set `search_path` in the options.
+    pub async fn connect_with(options: PgConnectOptions) -> Result<PgStore, StoreError> {
+        let pool = PgPoolOptions::new()
+            .connect_with(options)
+            .await
+            .map_err(backend)?;
+        tracing::debug!("connected to the PostgreSQL roster database");
+        let store = PgStore::from_pool(pool);
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// A store on a pool the caller configured; call
+    /// [`migrate`](PgStore::migrate) before use.
+    pub fn from_pool(pool: PgPool) -> PgStore {
+        PgStore { pool }
+    }
+
+    /// Applies the migrations embedded in this crate that the database has
+    /// not seen. They are recorded in the table `roster_migrations`, in the
+    /// first schema of the connection's `search_path`.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let mut migrator = sqlx::migrate!("migrations/postgres");
+        migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
+        migrator.run(&self.pool).await.map_err(migrate_error)?;
+        tracing::info!(
+            latest = migrator.iter().map(|m| m.version).max(),
+            "roster schema up to date on PostgreSQL"
+        );
+        Ok(())
+    }
+
+    /// The connection pool, for a host application that keeps its own
+    /// tables beside the roster's.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn begin(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
+        self.pool.begin().await.map_err(backend)
+    }
+}
+
+#[async_trait]
+impl CallStore for PgStore {
+    async fn save_call(&self, call: &Call) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO calls (year, first_day, last_day) VALUES ($1, $2, $3)
+             ON CONFLICT (year) DO UPDATE
+             SET first_day = excluded.first_day, last_day = excluded.last_day",
+        )
+        .bind(call.year)
+        .bind(call.window.first)
+        .bind(call.window.last)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn call(&self, year: i32) -> Result<Option<Call>, StoreError> {
+        let row: Option<(NaiveDate, NaiveDate)> =
+            sqlx::query_as("SELECT first_day, last_day FROM calls WHERE year = $1")
+                .bind(year)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(row.map(|(first, last)| Call {
+            year,
+            window: DateRange { first, last },
+        }))
+    }
+}
+
+#[async_trait]
+impl ExpertStore for PgStore {
+    async fn create_expert(&self, new: NewExpert, audit: AuditDraft) -> Result<Expert, StoreError> {
+        let mut tx = self.begin().await?;
+        let result = insert_expert(&mut tx, &new, &audit).await;
+        let id = finish(tx, result).await?;
+        Ok(Expert {
+            id,
+            version: 1,
+            status: new.status,
+            profile: new.profile,
+            nominations: new.nominations,
+            cv_document: None,
+            term: new.term,
+        })
+    }
+
+    async fn expert(&self, id: ExpertId) -> Result<Option<Expert>, StoreError> {
+        sqlx::query("SELECT id, status, version, record::text AS record FROM experts WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .map(|row| expert_from_row(&row))
+            .transpose()
+    }
+
+    async fn expert_by_identity(&self, key: &str) -> Result<Option<Expert>, StoreError> {
+        sqlx::query(
+            "SELECT id, status, version, record::text AS record
+             FROM experts WHERE identity_key = $1",
+        )
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .map(|row| expert_from_row(&row))
+        .transpose()
+    }
+
+    async fn experts(&self) -> Result<Vec<Expert>, StoreError> {
+        sqlx::query("SELECT id, status, version, record::text AS record FROM experts ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(expert_from_row)
+            .collect()
+    }
+
+    async fn experts_with_status(&self, status: Status) -> Result<Vec<Expert>, StoreError> {
+        sqlx::query(
+            "SELECT id, status, version, record::text AS record
+             FROM experts WHERE status = $1 ORDER BY id",
+        )
+        .bind(status.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(expert_from_row)
+        .collect()
+    }
+
+    async fn update_expert(
+        &self,
+        expert: &Expert,
+        audit: Option<AuditDraft>,
+    ) -> Result<Expert, StoreError> {
+        let mut tx = self.begin().await?;
+        let result = replace_expert(&mut tx, expert, audit.as_ref()).await;
+        finish(tx, result).await?;
+        Ok(Expert {
+            version: expert.version + 1,
+            ..expert.clone()
+        })
+    }
+
+    async fn audit_trail(&self, expert: Option<ExpertId>) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = match expert {
+            Some(id) => {
+                sqlx::query(
+                    "SELECT seq, expert_id, at, actor, from_status, to_status, reason
+                     FROM audit WHERE expert_id = $1 ORDER BY seq",
+                )
+                .bind(id.0)
+                .fetch_all(&self.pool)
+                .await
+            }
+            None => {
+                sqlx::query(
+                    "SELECT seq, expert_id, at, actor, from_status, to_status, reason
+                     FROM audit ORDER BY seq",
+                )
+                .fetch_all(&self.pool)
+                .await
+            }
+        }
+        .map_err(backend)?;
+        rows.iter().map(audit_from_row).collect()
+    }
+}
+
+#[async_trait]
+impl MissionStore for PgStore {
+    async fn save_request(&self, request: &MissionRequest) -> Result<bool, StoreError> {
+        let record = codec::request_json(request)?;
+        let done = sqlx::query(
+            "INSERT INTO requests (id, requester, record) VALUES ($1, $2, $3::jsonb)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&request.id)
+        .bind(&request.requester)
+        .bind(record)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn request(&self, id: &str) -> Result<Option<MissionRequest>, StoreError> {
+        let record: Option<String> =
+            sqlx::query_scalar("SELECT record::text FROM requests WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        record
+            .map(|json| codec::request_from_json(id, &json))
+            .transpose()
+    }
+
+    async fn save_engagement(&self, engagement: &Engagement) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let result = upsert_engagement(&mut tx, engagement).await;
+        finish(tx, result).await
+    }
+
+    async fn engagements(&self, expert: Option<ExpertId>) -> Result<Vec<Engagement>, StoreError> {
+        let rows = match expert {
+            Some(id) => {
+                sqlx::query(
+                    "SELECT request_id, expert_id, first_day, last_day, state
+                     FROM engagements WHERE expert_id = $1 ORDER BY request_id, expert_id",
+                )
+                .bind(id.0)
+                .fetch_all(&self.pool)
+                .await
+            }
+            None => {
+                sqlx::query(
+                    "SELECT request_id, expert_id, first_day, last_day, state
+                     FROM engagements ORDER BY request_id, expert_id",
+                )
+                .fetch_all(&self.pool)
+                .await
+            }
+        }
+        .map_err(backend)?;
+        rows.iter().map(engagement_from_row).collect()
+    }
+}
+
+/// Commits when `result` is a success and rolls back otherwise.
+async fn finish<T>(
+    tx: Transaction<'static, Postgres>,
+    result: Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    match result {
+        Ok(value) => {
+            tx.commit().await.map_err(backend)?;
+            Ok(value)
+        }
+        Err(err) => {
+            // The refusal is the error to report; a failed rollback still
+            // ends the transaction when the connection goes back to the pool.
+            if let Err(rollback) = tx.rollback().await {
+                tracing::warn!(error = %rollback, "rollback after a refused write failed");
+            }
+            Err(err)
+        }
+    }
+}
+
+/// Locks the audit trail until the transaction ends. The mode conflicts
+/// with itself, so audit writers queue, and not with plain reads.
+async fn lock_audit(conn: &mut PgConnection) -> Result<(), StoreError> {
+    sqlx::query("LOCK TABLE audit IN SHARE ROW EXCLUSIVE MODE")
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
+
+async fn insert_expert(
+    conn: &mut PgConnection,
+    new: &NewExpert,
+    audit: &AuditDraft,
+) -> Result<ExpertId, StoreError> {
+    lock_audit(conn).await?;
+    let record = codec::expert_json(&new.profile, &new.nominations, None, new.term.as_ref())?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO experts (identity_key, status, version, term_first, term_last, record)
+         VALUES ($1, $2, 1, $3, $4, $5::jsonb)
+         RETURNING id",
+    )
+    .bind(new.profile.identity_key())
+    .bind(new.status.as_str())
+    .bind(new.term.map(|t| t.first_day))
+    .bind(new.term.map(|t| t.last_day))
+    .bind(record)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| unique_or_backend(e, "expert", "identity"))?;
+    let id = ExpertId(id);
+    insert_audit(conn, id, audit).await?;
+    Ok(id)
+}
+
+async fn replace_expert(
+    conn: &mut PgConnection,
+    expert: &Expert,
+    audit: Option<&AuditDraft>,
+) -> Result<(), StoreError> {
+    if audit.is_some() {
+        lock_audit(conn).await?;
+    }
+    let record = codec::expert_json(
+        &expert.profile,
+        &expert.nominations,
+        expert.cv_document.as_deref(),
+        expert.term.as_ref(),
+    )?;
+    // A version beyond i64 was never stored, so -1 (which no row has)
+    // stands in for it and the update finds nothing.
+    let expected = i64::try_from(expert.version).unwrap_or(-1);
+    let done = sqlx::query(
+        "UPDATE experts
+         SET identity_key = $1, status = $2, version = version + 1,
+             term_first = $3, term_last = $4, record = $5::jsonb
+         WHERE id = $6 AND version = $7",
+    )
+    .bind(expert.profile.identity_key())
+    .bind(expert.status.as_str())
+    .bind(expert.term.map(|t| t.first_day))
+    .bind(expert.term.map(|t| t.last_day))
+    .bind(record)
+    .bind(expert.id.0)
+    .bind(expected)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| unique_or_backend(e, "expert", "identity"))?;
+    if done.rows_affected() == 0 {
+        return Err(stale_or_missing(conn, expert).await);
+    }
+    if let Some(audit) = audit {
+        insert_audit(conn, expert.id, audit).await?;
+    }
+    Ok(())
+}
+
+/// Why an update matched no row: the expert moved on to another version,
+/// or does not exist.
+async fn stale_or_missing(conn: &mut PgConnection, expert: &Expert) -> StoreError {
+    let current: Result<Option<i64>, _> =
+        sqlx::query_scalar("SELECT version FROM experts WHERE id = $1")
+            .bind(expert.id.0)
+            .fetch_optional(&mut *conn)
+            .await;
+    match current {
+        Ok(Some(current)) => match u64::try_from(current) {
+            Ok(current) => StoreError::Conflict {
+                entity: "expert",
+                id: expert.id.to_string(),
+                expected: expert.version,
+                current,
+            },
+            Err(_) => codec::corrupt(
+                "expert",
+                expert.id.to_string(),
+                format!("version {current} is negative"),
+            ),
+        },
+        Ok(None) => StoreError::NotFound {
+            entity: "expert",
+            id: expert.id.to_string(),
+        },
+        Err(e) => backend(e),
+    }
+}
+
+/// Appends an audit entry; the caller holds the audit lock.
+async fn insert_audit(
+    conn: &mut PgConnection,
+    expert: ExpertId,
+    audit: &AuditDraft,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit (seq, expert_id, at, actor, from_status, to_status, reason)
+         SELECT COALESCE(MAX(seq), 0) + 1, $1, $2, $3, $4, $5, $6 FROM audit",
+    )
+    .bind(expert.0)
+    .bind(audit.at)
+    .bind(&audit.actor)
+    .bind(audit.from.map(Status::as_str))
+    .bind(audit.to.as_str())
+    .bind(&audit.reason)
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
+async fn upsert_engagement(
+    conn: &mut PgConnection,
+    engagement: &Engagement,
+) -> Result<(), StoreError> {
+    // Locking the expert's row makes bookings of one expert queue, so the
+    // overlap check below sees every booking committed before this one.
+    let expert: Option<i64> = sqlx::query_scalar("SELECT id FROM experts WHERE id = $1 FOR UPDATE")
+        .bind(engagement.expert.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(backend)?;
+    if expert.is_none() {
+        return Err(StoreError::NotFound {
+            entity: "expert",
+            id: engagement.expert.to_string(),
+        });
+    }
+    let request: Option<i32> = sqlx::query_scalar("SELECT 1 FROM requests WHERE id = $1")
+        .bind(&engagement.request_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(backend)?;
+    if request.is_none() {
+        return Err(StoreError::NotFound {
+            entity: "request",
+            id: engagement.request_id.clone(),
+        });
+    }
+    if engagement.blocks() {
+        let others = sqlx::query(
+            "SELECT request_id, expert_id, first_day, last_day, state
+             FROM engagements WHERE expert_id = $1 AND request_id <> $2",
+        )
+        .bind(engagement.expert.0)
+        .bind(&engagement.request_id)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(backend)?;
+        for row in &others {
+            let other = engagement_from_row(row)?;
+            if other.blocks() && other.window.overlaps(&engagement.window) {
+                return Err(StoreError::Duplicate {
+                    entity: "engagement",
+                    key: "expert and overlapping days",
+                });
+            }
+        }
+    }
+    sqlx::query(
+        "INSERT INTO engagements (request_id, expert_id, first_day, last_day, state)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (request_id, expert_id) DO UPDATE
+         SET first_day = excluded.first_day, last_day = excluded.last_day,
+             state = excluded.state",
+    )
+    .bind(&engagement.request_id)
+    .bind(engagement.expert.0)
+    .bind(engagement.window.first)
+    .bind(engagement.window.last)
+    .bind(codec::state_name(engagement.state))
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
+fn expert_from_row(row: &PgRow) -> Result<Expert, StoreError> {
+    let id: i64 = row.try_get("id").map_err(backend)?;
+    let status: &str = row.try_get("status").map_err(backend)?;
+    let version: i64 = row.try_get("version").map_err(backend)?;
+    let record: &str = row.try_get("record").map_err(backend)?;
+    codec::expert_from_columns(id, status, version, record)
+}
+
+fn audit_from_row(row: &PgRow) -> Result<AuditEntry, StoreError> {
+    let seq: i64 = row.try_get("seq").map_err(backend)?;
+    let corrupt = |message: String| codec::corrupt("audit entry", seq.to_string(), message);
+    let at: DateTime<Utc> = row.try_get("at").map_err(backend)?;
+    let from: Option<&str> = row.try_get("from_status").map_err(backend)?;
+    let to: &str = row.try_get("to_status").map_err(backend)?;
+    Ok(AuditEntry {
+        seq,
+        expert: ExpertId(row.try_get("expert_id").map_err(backend)?),
+        change: AuditDraft {
+            actor: row.try_get("actor").map_err(backend)?,
+            at,
+            from: from.map(codec::parse_status).transpose().map_err(corrupt)?,
+            to: codec::parse_status(to).map_err(corrupt)?,
+            reason: row.try_get("reason").map_err(backend)?,
+        },
+    })
+}
+
+fn engagement_from_row(row: &PgRow) -> Result<Engagement, StoreError> {
+    let request_id: String = row.try_get("request_id").map_err(backend)?;
+    let expert = ExpertId(row.try_get("expert_id").map_err(backend)?);
+    let state: &str = row.try_get("state").map_err(backend)?;
+    let state = codec::parse_state(state)
+        .map_err(|m| codec::corrupt("engagement", format!("{request_id}/{expert}"), m))?;
+    Ok(Engagement {
+        window: DateRange {
+            first: row.try_get("first_day").map_err(backend)?,
+            last: row.try_get("last_day").map_err(backend)?,
+        },
+        request_id,
+        expert,
+        state,
+    })
+}
+
+fn unique_or_backend(err: sqlx::Error, entity: &'static str, key: &'static str) -> StoreError {
+    match &err {
+        sqlx::Error::Database(db) if db.kind() == ErrorKind::UniqueViolation => {
+            StoreError::Duplicate { entity, key }
+        }
+        _ => backend(err),
+    }
+}
+
+fn backend(err: sqlx::Error) -> StoreError {
+    StoreError::Backend {
+        transient: is_transient(&err),
+        source: Box::new(err),
+    }
+}
+
+/// Whether waiting and retrying may succeed, by SQLSTATE class
+/// (<https://www.postgresql.org/docs/current/errcodes-appendix.html>):
+/// connection exceptions (08), serialization failures and deadlocks (40),
+/// insufficient resources (53), locks not available (55P03) and operator
+/// intervention such as a shutdown (57); and any I/O or pool failure.
+fn is_transient(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            matches!(code.get(..2), Some("08" | "40" | "53" | "57")) || code == "55P03"
+        }),
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        _ => false,
+    }
+}
+
+fn migrate_error(err: sqlx::migrate::MigrateError) -> StoreError {
+    let transient = match &err {
+        sqlx::migrate::MigrateError::Execute(e)
+        | sqlx::migrate::MigrateError::ExecuteMigration(e, _) => is_transient(e),
+        _ => false,
+    };
+    StoreError::Backend {
+        transient,
+        source: Box::new(err),
+    }
+}

@@ -1,0 +1,289 @@
+//! What the SQLite store promises beyond the storage traits: its settings,
+//! its migrations, its text forms and how it reports failures.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use roster_core::StoreError;
+use roster_core::lifecycle::{AuditDraft, Status};
+use roster_core::model::{
+    Availability, Call, DateRange, Engagement, EngagementState, ExpertId, NameOrder, Organisation,
+    PersonName, Profile, Sector,
+};
+use roster_core::store::{CallStore, ExpertStore, MissionStore, NewExpert};
+use roster_sqlx::sqlite::SqliteStore;
+use roster_sqlx::sqlx;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use tempfile::TempDir;
+
+async fn open() -> (SqliteStore, TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("roster.db"))
+        .await
+        .unwrap();
+    (store, dir)
+}
+
+fn profile(email: &str) -> Profile {
+    Profile {
+        name: PersonName {
+            full: Some("สมชาย ใจดี".into()),
+            given: None,
+            family: None,
+            order: NameOrder::GivenFirst,
+            latin: None,
+        },
+        email: email.into(),
+        phone: None,
+        date_of_birth: None,
+        nationality: None,
+        organisation: Organisation {
+            name: "Ministry".into(),
+            sector: Sector::Government,
+            state: None,
+        },
+        experience: Vec::new(),
+        referees: Vec::new(),
+        languages: Vec::new(),
+        availability: Availability::default(),
+    }
+}
+
+fn audit(at: &str) -> AuditDraft {
+    AuditDraft {
+        actor: "rso:1".into(),
+        at: at.parse::<DateTime<Utc>>().unwrap(),
+        from: None,
+        to: Status::Nominated,
+        reason: "nominated".into(),
+    }
+}
+
+fn new_expert(email: &str) -> NewExpert {
+    NewExpert {
+        status: Status::Nominated,
+        profile: profile(email),
+        nominations: Vec::new(),
+        term: None,
+    }
+}
+
+#[tokio::test]
+async fn connections_use_wal_foreign_keys_and_wait_on_locks() {
+    let (store, _dir) = open().await;
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(foreign_keys, 1);
+    let busy_timeout: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert!(busy_timeout >= 5000, "busy_timeout {busy_timeout} ms");
+}
+
+#[tokio::test]
+async fn reopening_keeps_the_data_and_migrates_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("roster.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    let expert = store
+        .create_expert(new_expert("a@example.org"), audit("2025-01-01T00:00:00Z"))
+        .await
+        .unwrap();
+    store.pool().close().await;
+
+    let url = format!("sqlite://{}", path.display());
+    let again = SqliteStore::connect(&url).await.unwrap();
+    assert_eq!(again.expert(expert.id).await.unwrap(), Some(expert));
+    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM roster_migrations")
+        .fetch_one(again.pool())
+        .await
+        .unwrap();
+    assert_eq!(applied, 1);
+    let default_table: Option<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE name = '_sqlx_migrations'")
+            .fetch_optional(again.pool())
+            .await
+            .unwrap();
+    assert_eq!(default_table, None);
+}
+
+#[tokio::test]
+async fn an_in_memory_database_lasts_as_long_as_the_store() {
+    let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    let expert = store
+        .create_expert(new_expert("a@example.org"), audit("2025-01-01T00:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(store.experts().await.unwrap(), [expert]);
+}
+
+#[tokio::test]
+async fn instants_and_dates_have_one_text_form() {
+    let (store, _dir) = open().await;
+    let expert = store
+        .create_expert(
+            new_expert("a@example.org"),
+            audit("2025-03-01T09:03:04.5+07:00"),
+        )
+        .await
+        .unwrap();
+    store
+        .save_call(&Call {
+            year: 2025,
+            window: DateRange {
+                first: "2025-02-01".parse().unwrap(),
+                last: "2025-03-31".parse().unwrap(),
+            },
+        })
+        .await
+        .unwrap();
+    let at: String = sqlx::query_scalar("SELECT at FROM audit WHERE expert_id = ?")
+        .bind(expert.id.0)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(at, "2025-03-01T02:03:04.500000Z");
+    let days: (String, String) =
+        sqlx::query_as("SELECT first_day, last_day FROM calls WHERE year = 2025")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(days, ("2025-02-01".into(), "2025-03-31".into()));
+}
+
+#[tokio::test]
+async fn an_undecodable_record_is_corrupt_and_the_message_names_no_one() {
+    let (store, _dir) = open().await;
+    let expert = store
+        .create_expert(new_expert("a@example.org"), audit("2025-01-01T00:00:00Z"))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE experts SET record = json_set(record, '$.profile.email', 7)")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE experts SET record = json_set(record, '$.profile.name', 'Somchai')")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let err = store.expert(expert.id).await.unwrap_err();
+    let StoreError::Corrupt {
+        entity: "expert",
+        ref id,
+        ref message,
+    } = err
+    else {
+        panic!("expected Corrupt, got {err:?}");
+    };
+    assert_eq!(id, "E-0001");
+    let shown = err.to_string();
+    assert!(
+        !shown.contains("Somchai") && !shown.contains("example.org"),
+        "{shown}"
+    );
+    assert!(message.contains("line 1 column"), "{message}");
+}
+
+#[tokio::test]
+async fn a_locked_database_is_a_transient_error() {
+    let (store, dir) = open().await;
+    let impatient = SqlitePoolOptions::new()
+        .connect_with(
+            SqliteConnectOptions::new()
+                .filename(dir.path().join("roster.db"))
+                .busy_timeout(Duration::from_millis(50)),
+        )
+        .await
+        .unwrap();
+    let impatient = SqliteStore::from_pool(impatient);
+
+    let mut writer = store.pool().begin_with("BEGIN IMMEDIATE").await.unwrap();
+    let call = Call {
+        year: 2025,
+        window: DateRange {
+            first: "2025-02-01".parse().unwrap(),
+            last: "2025-03-31".parse().unwrap(),
+        },
+    };
+    let err = impatient.save_call(&call).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Backend {
+                transient: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    sqlx::query("SELECT 1").execute(&mut *writer).await.unwrap();
+    writer.rollback().await.unwrap();
+    impatient.save_call(&call).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_audit_trail_is_append_only() {
+    let (store, _dir) = open().await;
+    store
+        .create_expert(new_expert("a@example.org"), audit("2025-01-01T00:00:00Z"))
+        .await
+        .unwrap();
+    let update = sqlx::query("UPDATE audit SET reason = 'rewritten'")
+        .execute(store.pool())
+        .await;
+    assert!(update.is_err());
+    let delete = sqlx::query("DELETE FROM audit").execute(store.pool()).await;
+    assert!(delete.is_err());
+    assert_eq!(store.audit_trail(None).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn an_engagement_needs_a_stored_expert_and_request() {
+    let (store, _dir) = open().await;
+    let expert = store
+        .create_expert(new_expert("a@example.org"), audit("2025-01-01T00:00:00Z"))
+        .await
+        .unwrap();
+    let engagement = Engagement {
+        request_id: "R-1".into(),
+        expert: expert.id,
+        window: DateRange {
+            first: "2025-07-01".parse().unwrap(),
+            last: "2025-07-10".parse().unwrap(),
+        },
+        state: EngagementState::Accepted,
+    };
+    let err = store.save_engagement(&engagement).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::NotFound { entity: "request", ref id } if id == "R-1"),
+        "{err:?}"
+    );
+    let ghost = Engagement {
+        expert: ExpertId(99),
+        ..engagement
+    };
+    sqlx::query("INSERT INTO requests (id, requester, record) VALUES ('R-1', 'KHM', '{}')")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let err = store.save_engagement(&ghost).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::NotFound {
+                entity: "expert",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(store.engagements(None).await.unwrap().is_empty());
+}

@@ -1,0 +1,38 @@
+"""A roster of experts on migration management.
+
+The Bali Process Regional Support Office keeps the roster: members and
+observers nominate experts in an annual call, the office screens, invites,
+registers and includes them for a year, and member states request experts
+for short missions. ``Roster`` runs every step; records go in and come out
+as plain dicts and lists, with days written ``YYYY-MM-DD``.
+
+    >>> import roster
+    >>> r = roster.Roster.in_memory("2025-03-01")
+    >>> r.today
+    '2025-03-01'
+"""
+
+from roster._errors import (
+    CallClosedError,
+    ConflictError,
+    DatabaseError,
+    ForbiddenError,
+    NotFoundError,
+    RosterError,
+    TransitionError,
+    ValidationError,
+)
+from roster._roster import Roster, __version__
+
+__all__ = [
+    "CallClosedError",
+    "ConflictError",
+    "DatabaseError",
+    "ForbiddenError",
+    "NotFoundError",
+    "Roster",
+    "RosterError",
+    "TransitionError",
+    "ValidationError",
+    "__version__",
+]

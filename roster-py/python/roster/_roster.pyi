@@ -1,0 +1,180 @@
+"""The native part of the ``roster`` package; import ``roster`` instead."""
+
+import os
+from typing import Any, final
+
+__all__ = ["Roster", "__version__"]
+
+__version__: str
+
+@final
+class Roster:
+    """A roster of experts, in memory or in a SQLite file.
+
+    Records go in and come out as plain dicts and lists, shaped as in the
+    Rust crate ``roster-core`` (field names in snake case, days as
+    ``YYYY-MM-DD`` strings, expert ids as ints). Input dicts refuse unknown
+    keys, so a misspelt key is an error rather than silently ignored.
+
+    The roster acts as an officer of the Regional Support Office
+    (``{"kind": "rso", "id": "python"}``) unless ``actor`` says otherwise;
+    ``as_actor`` gives a view acting as someone else.
+
+    Every call releases the GIL while it works, so other Python threads run
+    meanwhile. Instances may be shared between threads.
+    """
+
+    @staticmethod
+    def in_memory(today: str | None = None, *, actor: dict[str, Any] | None = None) -> Roster:
+        """An empty roster kept in memory.
+
+        :param today: fixes the day (``YYYY-MM-DD``, in the roster's time
+            zone, Asia/Bangkok); by default the system clock runs.
+        :param actor: the party acting, such as
+            ``{"kind": "participant", "id": "THA"}``.
+        :raises ValidationError: if ``today`` or ``actor`` is malformed.
+        """
+
+    @staticmethod
+    def open_sqlite(
+        path: str | os.PathLike[str],
+        today: str | None = None,
+        *,
+        actor: dict[str, Any] | None = None,
+    ) -> Roster:
+        """A roster in a SQLite file, created with its tables when missing.
+
+        The roster uses its own copy of SQLite. Do not open the same file
+        with Python's ``sqlite3`` module in the same process while a roster
+        has it open: two copies of SQLite in one process do not see each
+        other's locks, and closing one connection drops the other's.
+        Other processes may use the file: a writer waits a few seconds for
+        another's lock, then raises ``DatabaseError`` with ``transient`` set.
+
+        :raises DatabaseError: if the file cannot be opened or migrated.
+        :raises ValidationError: if ``today`` or ``actor`` is malformed.
+        """
+
+    def as_actor(self, actor: dict[str, Any]) -> Roster:
+        """The same roster (same store and clock) acting as ``actor``.
+
+        :raises ValidationError: if ``actor`` is malformed.
+        """
+
+    @property
+    def actor(self) -> dict[str, Any]:
+        """The party this roster acts as."""
+
+    @property
+    def today(self) -> str:
+        """Today in the roster's time zone, as ``YYYY-MM-DD``."""
+
+    def set_today(self, today: str) -> None:
+        """Fixes today (``YYYY-MM-DD``) for every view of this roster.
+
+        :raises ValidationError: if ``today`` is not a day between 1900 and
+            9999.
+        """
+
+    def open_call(self, call: dict[str, Any]) -> dict[str, Any]:
+        """Opens, or replaces, the call for nominations of a year.
+
+        ``call`` is ``{"year": 2025, "window": {"first": ..., "last": ...}}``.
+        Returns the call saved.
+
+        :raises ForbiddenError: unless acting as the RSO.
+        :raises ValidationError: if the window ends before it starts.
+        """
+
+    def nominate(self, nomination: dict[str, Any]) -> dict[str, Any]:
+        """Records a nomination in an open call.
+
+        ``nomination`` is ``{"call_year", "nominator", "expert"}``, the
+        expert being a profile (name, email, organisation, experience,
+        referees, languages, availability). The same person nominated again
+        (same e-mail address, whatever its letter case) stays one expert.
+        Returns ``{"outcome": "created" | "added_nominator" |
+        "already_recorded", "expert": id}``.
+
+        :raises ValidationError: for every field at fault (``errors``).
+        :raises CallClosedError: if the call is not open today.
+        :raises ForbiddenError: if nominating for another participant.
+        """
+
+    def screen(self, expert_id: int) -> dict[str, Any]:
+        """Checks a nominated expert against the selection criteria.
+
+        Returns the report: ``checked_on`` and one finding per criterion
+        (``criterion``, ``required``, ``met``, ``reason``). An expert who
+        fails a required criterion becomes ineligible.
+
+        :raises NotFoundError: if there is no such expert.
+        :raises ForbiddenError: unless acting as the RSO.
+        """
+
+    def invite(self, expert_id: int) -> dict[str, Any]:
+        """Invites a nominated, eligible expert to register.
+
+        Returns the expert.
+
+        :raises TransitionError: unless the expert is nominated.
+        :raises ValidationError: if the expert is not eligible.
+        """
+
+    def register(self, expert_id: int, registration: dict[str, Any]) -> dict[str, Any]:
+        """Completes an invited expert's registration.
+
+        ``registration`` is ``{"profile": ..., "cv_document": id}``. Returns
+        the expert.
+
+        :raises TransitionError: unless the expert is invited.
+        :raises ValidationError: for every field at fault.
+        """
+
+    def include(self, expert_id: int) -> dict[str, Any]:
+        """Includes a registered expert for one year from today, or renews
+        an included or expired one. Returns the expert with its ``term``.
+
+        :raises TransitionError: unless the expert is registered, included
+            or expired.
+        """
+
+    def revoke(self, expert_id: int, reason: str) -> dict[str, Any]:
+        """Revokes an inclusion; the reason is kept in the audit trail.
+
+        :raises TransitionError: unless the expert is included.
+        """
+
+    def expert(self, expert_id: int) -> dict[str, Any]:
+        """One expert: ``id``, ``version``, ``status``, ``profile``,
+        ``nominations`` and, once set, ``cv_document`` and ``term``.
+
+        :raises NotFoundError: if there is no such expert.
+        :raises ForbiddenError: if the acting party may not see it.
+        """
+
+    def experts(self) -> list[dict[str, Any]]:
+        """Every expert, ordered by id.
+
+        :raises ForbiddenError: unless acting as the RSO.
+        """
+
+    def audit_trail(self, expert_id: int | None = None) -> list[dict[str, Any]]:
+        """The audit trail, oldest first, of one expert or of all: ``seq``,
+        ``expert``, ``actor``, ``at``, ``from``, ``to`` and ``reason``.
+
+        :raises ForbiddenError: unless acting as the RSO.
+        """
+
+    def match_request(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Ranks the roster's experts for a mission request.
+
+        Returns the shortlist: ``ranked`` (best first; each with ``rank``,
+        ``expert``, ``total``, ``flags`` and ``parts``, every part with
+        ``name``, ``fraction``, ``weight``, ``points`` and an
+        ``explanation``) and ``excluded`` (each with the first ``filter``
+        that removed the expert and every ``(filter, reason)`` pair).
+
+        :raises ValidationError: for every field at fault.
+        :raises ForbiddenError: if requesting for another member.
+        """

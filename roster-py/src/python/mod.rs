@@ -1,0 +1,21 @@
+//! The `roster._roster` extension module.
+
+mod convert;
+mod errors;
+mod roster;
+
+use pyo3::prelude::*;
+
+/// The native part of the `roster` package; import `roster` instead.
+#[pymodule(name = "_roster")]
+mod native {
+    use pyo3::prelude::*;
+
+    #[pymodule_export]
+    use super::roster::PyRoster;
+
+    #[pymodule_init]
+    fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        m.add("__version__", env!("CARGO_PKG_VERSION"))
+    }
+}

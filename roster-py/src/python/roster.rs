@@ -1,0 +1,309 @@
+//! The `Roster` class: the roster facade for Python scripts.
+//!
+//! Every method converts its arguments while attached to the interpreter,
+//! then detaches (releasing the GIL) for the whole storage and domain work,
+//! and attaches again only to build the result. Other Python threads run
+//! meanwhile, and a store that waits on a lock or the network never holds
+//! the interpreter.
+
+use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use roster_core::error::RosterError;
+use roster_core::{Actor, DEFAULT_ZONE, ExpertId, MemoryStore, Store};
+use tokio::runtime::Runtime;
+
+use super::convert::{from_python, to_python};
+use super::errors::{internal_error, roster_error, validation_error};
+use crate::clock::{DayClock, parse_day};
+
+/// The party the bindings act as unless told otherwise: an officer of the
+/// Regional Support Office, the only party that may run every step.
+const DEFAULT_OFFICER: &str = "python";
+
+/// A roster of experts, in memory or in a SQLite file.
+#[pyclass(module = "roster._roster", name = "Roster", frozen)]
+pub(crate) struct PyRoster {
+    shared: Arc<Shared>,
+    actor: Actor,
+}
+
+/// What every view of one roster shares, whoever it acts as.
+struct Shared {
+    // Declared before the runtime so that the store is dropped first, while
+    // the runtime that drives its connections still exists.
+    roster: roster_core::Roster,
+    clock: Arc<DayClock>,
+    /// `memory` or `sqlite`, for `repr()`.
+    kind: &'static str,
+    runtime: Runtime,
+}
+
+#[pymethods]
+impl PyRoster {
+    /// A roster kept in memory, empty. `today` (YYYY-MM-DD) fixes the day.
+    #[staticmethod]
+    #[pyo3(signature = (today = None, *, actor = None))]
+    fn in_memory(
+        py: Python<'_>,
+        today: Option<&str>,
+        actor: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyRoster> {
+        let (actor, clock) = prepare(py, today, actor)?;
+        let runtime = runtime()?;
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        Ok(PyRoster::new(store, "memory", clock, runtime, actor))
+    }
+
+    /// A roster in a SQLite file, created with its tables when missing.
+    ///
+    /// Do not open the same file with Python's `sqlite3` module in this
+    /// process meanwhile: two copies of SQLite in one process do not see
+    /// each other's locks.
+    #[staticmethod]
+    #[pyo3(signature = (path, today = None, *, actor = None))]
+    fn open_sqlite(
+        py: Python<'_>,
+        path: PathBuf,
+        today: Option<&str>,
+        actor: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyRoster> {
+        let (actor, clock) = prepare(py, today, actor)?;
+        let runtime = runtime()?;
+        let store = detached(py, &runtime, async move {
+            let store = roster_sqlx::sqlite::SqliteStore::open(&path).await?;
+            Ok(Arc::new(store) as Arc<dyn Store>)
+        })?;
+        Ok(PyRoster::new(store, "sqlite", clock, runtime, actor))
+    }
+
+    /// The same roster acting as another party, such as
+    /// `{"kind": "participant", "id": "THA"}`.
+    fn as_actor(&self, actor: &Bound<'_, PyAny>) -> PyResult<PyRoster> {
+        Ok(PyRoster {
+            shared: Arc::clone(&self.shared),
+            actor: from_python(actor, "actor")?,
+        })
+    }
+
+    /// The party this roster acts as.
+    #[getter]
+    fn actor<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.actor)
+    }
+
+    /// Today in the roster's time zone (Asia/Bangkok), as YYYY-MM-DD.
+    #[getter]
+    fn today(&self) -> String {
+        self.shared.roster.today().to_string()
+    }
+
+    /// Fixes today (YYYY-MM-DD) for every view of this roster.
+    fn set_today(&self, py: Python<'_>, today: &str) -> PyResult<()> {
+        let day = parse_day(today, "today").map_err(|e| validation_error(py, &e))?;
+        self.shared.clock.set_day(day, DEFAULT_ZONE);
+        Ok(())
+    }
+
+    /// Opens or replaces the call for nominations of a year.
+    fn open_call<'py>(
+        &self,
+        py: Python<'py>,
+        call: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let call = from_python(call, "call")?;
+        let saved = self.run(py, self.roster().open_call(&self.actor, call))?;
+        to_python(py, &saved)
+    }
+
+    /// Records a nomination; returns the outcome and the expert's id.
+    fn nominate<'py>(
+        &self,
+        py: Python<'py>,
+        nomination: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let nomination = from_python(nomination, "nomination")?;
+        let outcome = self.run(py, self.roster().nominate(&self.actor, nomination))?;
+        to_python(py, &outcome)
+    }
+
+    /// Checks a nominated expert against the selection criteria.
+    fn screen<'py>(&self, py: Python<'py>, expert_id: i64) -> PyResult<Bound<'py, PyAny>> {
+        let report = self.run(py, self.roster().screen(&self.actor, ExpertId(expert_id)))?;
+        to_python(py, &report)
+    }
+
+    /// Invites a nominated, eligible expert to register.
+    fn invite<'py>(&self, py: Python<'py>, expert_id: i64) -> PyResult<Bound<'py, PyAny>> {
+        let expert = self.run(py, self.roster().invite(&self.actor, ExpertId(expert_id)))?;
+        to_python(py, &expert)
+    }
+
+    /// Completes an invited expert's registration.
+    fn register<'py>(
+        &self,
+        py: Python<'py>,
+        expert_id: i64,
+        registration: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let registration = from_python(registration, "registration")?;
+        let expert = self.run(
+            py,
+            self.roster()
+                .register(&self.actor, ExpertId(expert_id), registration),
+        )?;
+        to_python(py, &expert)
+    }
+
+    /// Includes a registered expert for one year from today, or renews one.
+    fn include<'py>(&self, py: Python<'py>, expert_id: i64) -> PyResult<Bound<'py, PyAny>> {
+        let expert = self.run(py, self.roster().include(&self.actor, ExpertId(expert_id)))?;
+        to_python(py, &expert)
+    }
+
+    /// Revokes an inclusion, keeping the reason in the audit trail.
+    fn revoke<'py>(
+        &self,
+        py: Python<'py>,
+        expert_id: i64,
+        reason: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let expert = self.run(
+            py,
+            self.roster()
+                .revoke(&self.actor, ExpertId(expert_id), reason),
+        )?;
+        to_python(py, &expert)
+    }
+
+    /// One expert.
+    fn expert<'py>(&self, py: Python<'py>, expert_id: i64) -> PyResult<Bound<'py, PyAny>> {
+        let expert = self.run(py, self.roster().expert(&self.actor, ExpertId(expert_id)))?;
+        to_python(py, &expert)
+    }
+
+    /// Every expert, ordered by id.
+    fn experts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let experts = self.run(py, self.roster().experts(&self.actor))?;
+        to_python(py, &experts)
+    }
+
+    /// The audit trail, oldest first: of one expert, or of all.
+    #[pyo3(signature = (expert_id = None))]
+    fn audit_trail<'py>(
+        &self,
+        py: Python<'py>,
+        expert_id: Option<i64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let trail = self.run(
+            py,
+            self.roster()
+                .audit_trail(&self.actor, expert_id.map(ExpertId)),
+        )?;
+        to_python(py, &trail)
+    }
+
+    /// Ranks the roster's experts for a mission request.
+    fn match_request<'py>(
+        &self,
+        py: Python<'py>,
+        request: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let request = from_python(request, "request")?;
+        let shortlist = self.run(py, self.roster().match_request(&self.actor, request))?;
+        to_python(py, &shortlist)
+    }
+
+    fn __repr__(&self) -> String {
+        let today = if self.shared.clock.is_fixed() {
+            format!("'{}'", self.shared.roster.today())
+        } else {
+            "None".to_owned()
+        };
+        format!(
+            "Roster(store='{}', today={today}, actor='{}')",
+            self.shared.kind, self.actor
+        )
+    }
+}
+
+impl PyRoster {
+    fn new(
+        store: Arc<dyn Store>,
+        kind: &'static str,
+        clock: Arc<DayClock>,
+        runtime: Runtime,
+        actor: Actor,
+    ) -> PyRoster {
+        let roster = roster_core::Roster::new(store).with_clock(clock.clone());
+        PyRoster {
+            shared: Arc::new(Shared {
+                roster,
+                clock,
+                kind,
+                runtime,
+            }),
+            actor,
+        }
+    }
+
+    fn roster(&self) -> &roster_core::Roster {
+        &self.shared.roster
+    }
+
+    /// Runs one facade call with the interpreter released.
+    fn run<T, F>(&self, py: Python<'_>, work: F) -> PyResult<T>
+    where
+        T: Send,
+        F: Future<Output = Result<T, RosterError>> + Send,
+    {
+        detached(py, &self.shared.runtime, work)
+    }
+}
+
+/// Blocks on `work` with the thread detached from the interpreter (the GIL
+/// released), and turns its error, or a panic, into a Python exception once
+/// attached again.
+fn detached<T, F>(py: Python<'_>, runtime: &Runtime, work: F) -> PyResult<T>
+where
+    T: Send,
+    F: Future<Output = Result<T, RosterError>> + Send,
+{
+    let outcome = py.detach(|| panic::catch_unwind(AssertUnwindSafe(|| runtime.block_on(work))));
+    match outcome {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(err)) => Err(roster_error(py, &err)),
+        Err(payload) => Err(internal_error(py, payload.as_ref())),
+    }
+}
+
+/// Reads the arguments every constructor shares.
+fn prepare(
+    py: Python<'_>,
+    today: Option<&str>,
+    actor: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(Actor, Arc<DayClock>)> {
+    let actor = match actor {
+        Some(actor) if !actor.is_none() => from_python(actor, "actor")?,
+        _ => Actor::Rso(DEFAULT_OFFICER.to_owned()),
+    };
+    let clock = Arc::new(DayClock::default());
+    if let Some(today) = today {
+        let day = parse_day(today, "today").map_err(|e| validation_error(py, &e))?;
+        clock.set_day(day, DEFAULT_ZONE);
+    }
+    Ok((actor, clock))
+}
+
+/// A runtime of its own for each roster: one worker thread is plenty, since
+/// every call blocks its caller until done.
+fn runtime() -> PyResult<Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("roster-py")
+        .enable_all()
+        .build()?)
+}

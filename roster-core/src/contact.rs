@@ -17,8 +17,13 @@ use unicode_normalization::UnicodeNormalization;
 /// brackets.
 pub fn validate_email(text: &str) -> Result<(), String> {
     let trimmed = text.trim();
-    let parsed: EmailAddress = trimmed
-        .parse()
+    // A domain needs at least two labels: `name@localhost` is not an
+    // address an expert can be reached at.
+    let options = email_address::Options {
+        minimum_sub_domains: 2,
+        ..email_address::Options::default()
+    };
+    let parsed = EmailAddress::parse_with_options(trimmed, options)
         .map_err(|e| format!("is not a valid e-mail address ({e})"))?;
     if parsed.email() != trimmed || !parsed.display_part().is_empty() {
         return Err(
@@ -139,6 +144,7 @@ mod tests {
         assert!(validate_email("not-an-address").is_err());
         assert!(validate_email("Hoa <hoa@example.org>").is_err());
         assert!(validate_email("hoa@").is_err());
+        assert!(validate_email("a@b").is_err());
     }
 
     #[test]

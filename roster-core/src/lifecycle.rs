@@ -118,11 +118,13 @@ pub struct Term {
 impl Term {
     /// The one-year term that starts on `first_day`.
     pub fn starting(first_day: NaiveDate) -> Term {
-        let anniversary = anniversary(first_day);
         Term {
             first_day,
-            // OK because the anniversary is a year after a valid date.
-            last_day: anniversary.pred_opt().expect("date after the first day"),
+            // At the far end of the calendar there is no anniversary; the
+            // term then runs to the last representable day.
+            last_day: anniversary(first_day)
+                .and_then(|a| a.pred_opt())
+                .unwrap_or(NaiveDate::MAX),
         }
     }
 
@@ -143,11 +145,11 @@ impl Term {
 }
 
 /// The same day one year later; 29 February's anniversary is 1 March.
-fn anniversary(day: NaiveDate) -> NaiveDate {
-    day.with_year(day.year() + 1).unwrap_or_else(|| {
-        // Only 29 February has no same day next year.
-        NaiveDate::from_ymd_opt(day.year() + 1, 3, 1).expect("1 March exists")
-    })
+/// `None` only past the end of the calendar.
+fn anniversary(day: NaiveDate) -> Option<NaiveDate> {
+    // 29 February has no same day next year: its anniversary is 1 March.
+    day.with_year(day.year() + 1)
+        .or_else(|| NaiveDate::from_ymd_opt(day.year() + 1, 3, 1))
 }
 
 /// Adds whole days, saturating at the end of the calendar.

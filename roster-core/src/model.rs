@@ -357,6 +357,14 @@ impl Profile {
         }
         self.organisation
             .validate(&field.key("organisation"), &mut errors);
+        // The conflict-of-interest filter rests on this link, so a
+        // government employer must say which state it belongs to.
+        if self.organisation.sector == Sector::Government && self.organisation.state.is_none() {
+            errors.push(ValidationError::new(
+                field.key("organisation.state"),
+                "is required for a government body: the ISO 3166-1 alpha-3 code of its state",
+            ));
+        }
         for (i, period) in self.experience.iter_mut().enumerate() {
             let f = field.key("experience").index(i);
             if period.from > checks.today {
@@ -452,6 +460,24 @@ impl Organisation {
         } else if self.name.is_empty() {
             errors.push(ValidationError::new(field.key("name"), "is empty"));
         }
+        if let Some(state) = &mut self.state {
+            match country_code(state) {
+                Ok(code) => *state = code,
+                Err(message) => errors.push(ValidationError::new(field.key("state"), message)),
+            }
+        }
+    }
+}
+
+/// Checks an ISO 3166-1 alpha-3 code and returns it in upper case.
+pub fn country_code(text: &str) -> Result<String, String> {
+    let code = text.trim().to_ascii_uppercase();
+    if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(code)
+    } else {
+        Err(format!(
+            "`{text}` is not an ISO 3166-1 alpha-3 country code such as THA"
+        ))
     }
 }
 
@@ -572,6 +598,13 @@ impl MissionRequest {
         let field = Field::new("");
         if self.id.trim().is_empty() {
             errors.push(ValidationError::new(field.key("id"), "is empty"));
+        }
+        if let Err(message) = clean_text(&mut self.title, 300) {
+            errors.push(ValidationError::new(field.key("title"), message));
+        }
+        match country_code(&self.place) {
+            Ok(code) => self.place = code,
+            Err(message) => errors.push(ValidationError::new(field.key("place"), message)),
         }
         if self.themes.is_empty() {
             errors.push(ValidationError::new(

@@ -740,13 +740,19 @@ impl Roster {
         let mut parsed = Vec::new();
         let mut rejected = Vec::new();
         for (i, value) in values.into_iter().enumerate() {
-            match serde_json::from_value::<Nomination>(value) {
+            match serde_path_to_error::deserialize::<_, Nomination>(value) {
                 Ok(n) => parsed.push((i, n)),
-                Err(e) => rejected.push((
-                    i,
-                    crate::ValidationError::new(Field::new("nominations").index(i), e.to_string())
-                        .into(),
-                )),
+                Err(e) => {
+                    let mut field = Field::new("nominations").index(i);
+                    let path = e.path().to_string();
+                    if path != "." {
+                        field = field.key(&path);
+                    }
+                    rejected.push((
+                        i,
+                        crate::ValidationError::new(field, e.into_inner().to_string()).into(),
+                    ));
+                }
             }
         }
         let mut report = ImportReport::default();

@@ -289,7 +289,7 @@ async fn batch_imports_keep_good_rows_and_report_every_bad_one() {
         rejected[1].1
     );
     assert!(
-        rejected[1].1.starts_with("nominations[2]:"),
+        rejected[1].1.starts_with("nominations[2].expert.nickname: "),
         "{}",
         rejected[1].1
     );
@@ -304,5 +304,48 @@ async fn experience_in_the_future_is_an_input_error() {
     assert_eq!(
         err.to_string(),
         "expert.experience[0].from: starts on 2027-01-01, after today (2026-02-10)"
+    );
+}
+
+#[tokio::test]
+async fn a_government_employer_always_names_its_state() {
+    use roster_core::model::{Organisation, Sector};
+    let f = Fixture::new().await;
+    let government = |state: Option<&str>| {
+        let mut p = profile("Somchai", "somchai@example.net", &["B.2.3"], "2010-01-01");
+        p.organisation = Organisation {
+            name: "Immigration Bureau".into(),
+            sector: Sector::Government,
+            state: state.map(Into::into),
+        };
+        p
+    };
+    let err = f.nominate("THA", government(None)).await.unwrap_err();
+    let RosterError::Validation(e) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(e.field.as_str(), "expert.organisation.state");
+    let err = f.nominate("THA", government(Some("TH"))).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "expert.organisation.state: `TH` is not an ISO 3166-1 alpha-3 country code such as THA"
+    );
+    // Lower case is made canonical, so the conflict filter still sees THA.
+    let id = f
+        .nominate("THA", government(Some("tha")))
+        .await
+        .unwrap()
+        .expert();
+    f.set_day("2026-04-15");
+    f.include(id).await;
+    let list = f
+        .roster
+        .match_request(&rso(), request("THA-COI", &["B.2"]))
+        .await
+        .unwrap();
+    assert!(list.ranked.is_empty());
+    assert_eq!(
+        list.excluded[0].filter,
+        roster_core::matching::Filter::Conflict
     );
 }

@@ -135,7 +135,7 @@ pub enum RosterError {
     #[error(transparent)]
     Validation(#[from] ValidationError),
     /// Several input values are not acceptable; every one is listed.
-    #[error("{} invalid fields, first {}", .0.len(), .0[0])]
+    #[error("{} invalid fields{}", .0.len(), .0.first().map(|e| format!(", first {e}")).unwrap_or_default())]
     Invalid(Vec<ValidationError>),
     /// The lifecycle does not allow this change.
     #[error("expert {expert} cannot go from {from} to {to}")]

@@ -289,7 +289,9 @@ async fn batch_imports_keep_good_rows_and_report_every_bad_one() {
         rejected[1].1
     );
     assert!(
-        rejected[1].1.starts_with("nominations[2].expert.nickname: "),
+        rejected[1]
+            .1
+            .starts_with("nominations[2].expert.nickname: "),
         "{}",
         rejected[1].1
     );

@@ -401,7 +401,11 @@ pub async fn run_annual_call(
             Status::Nominated => {
                 let report = r.screen(&officer, id).await?;
                 if report.eligible() {
-                    r.invite(&officer, id).await?;
+                    let invited = r.invite(&officer, id).await?;
+                    // The expert follows the e-mailed link the day it
+                    // arrives, and registers on a later day.
+                    r.redeem_invitation(invited.token.expose(), &expert.profile.email)
+                        .await?;
                 } else {
                     ineligible.push((id, report.unmet().cloned().collect()));
                 }
@@ -906,6 +910,7 @@ fn part_label(name: PartName) -> &'static str {
         PartName::Languages => "languages",
         PartName::Region => "region",
         PartName::Rotation => "rotation",
+        PartName::Custom => "custom",
     }
 }
 

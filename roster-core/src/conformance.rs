@@ -36,13 +36,16 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::error::StoreError;
 use crate::language::Level;
-use crate::lifecycle::{AuditDraft, AuditEntry, Status, Term};
+use crate::lifecycle::{AuditDraft, AuditEntry, ChainReport, GENESIS, Status, Term, verify_chain};
 use crate::model::{
     Availability, Call, DateRange, Engagement, EngagementState, ExperiencePeriod, Expert, ExpertId,
     LanguageSkill, MissionRequest, NameOrder, NominationRecord, Organisation, PersonName, Profile,
     Referee, Sector,
 };
-use crate::store::{NewExpert, Store};
+use crate::store::{
+    Invitation, NewExpert, NewInvitation, NewRevocationRequest, Notice, OutboxMessage,
+    RevocationDecision, Store,
+};
 
 /// What one check runs against: a store, and whatever must live as long
 /// as the store does.
@@ -144,6 +147,14 @@ macro_rules! conformance_tests {
             non_blocking_engagements_may_overlap,
             concurrent_overlapping_engagements_store_one,
             engagements_filter_and_order,
+            engagement_needs_a_stored_expert_and_request,
+            invitation_is_issued_with_its_message_and_replaces_the_older,
+            stale_invitation_issue_is_conflict_and_changes_nothing,
+            redemption_checks_address_use_cancellation_and_expiry,
+            concurrent_redemptions_of_one_token_succeed_once,
+            reminders_are_queued_once_per_term_and_marked_sent,
+            revocation_requests_and_decisions_are_kept,
+            stale_revocation_decision_changes_nothing,
         }
     };
 }
@@ -189,7 +200,7 @@ pub async fn empty_store_reads_nothing(store: &dyn Store) {
     }
     assert!(ok(store.audit_trail(None).await, "audit_trail").is_empty());
     assert!(ok(store.audit_trail(Some(ExpertId(1))).await, "audit_trail").is_empty());
-    assert_eq!(ok(store.request("R-1").await, "request"), None);
+    assert_eq!(ok(store.request("KHM/R-1").await, "request"), None);
     assert!(ok(store.engagements(None).await, "engagements").is_empty());
 }
 
@@ -404,13 +415,15 @@ pub async fn update_increments_version_and_audits_once(store: &dyn Store) {
     let trail = ok(store.audit_trail(Some(expert.id)).await, "audit_trail");
     assert_eq!(trail.len(), 2, "one entry for creation, one for the update");
     assert_eq!(trail[0].change, created_as(Status::Nominated));
+    let first_hash = trail[0].seal.as_ref().map(|s| s.hash.as_str());
     assert_eq!(
         trail[1],
-        AuditEntry {
-            seq: trail[0].seq + 1,
-            expert: expert.id,
+        AuditEntry::sealed(
+            trail[0].seq + 1,
+            expert.id,
             change,
-        }
+            first_hash.expect("a sealed first entry")
+        )
     );
 
     let mut registered = updated.clone();
@@ -718,13 +731,15 @@ pub async fn audit_trail_counts_from_one_without_gaps(store: &dyn Store) {
     );
 
     let all = ok(store.audit_trail(None).await, "audit_trail");
-    let want = vec![
-        entry(1, a.id, created_as(Status::Nominated)),
-        entry(2, b.id, created_as(Status::Nominated)),
-        entry(3, a.id, a1),
-        entry(4, b.id, b1),
-        entry(5, a.id, a2),
-    ];
+    // Every store seals the same chain, byte for byte.
+    let want = chained(vec![
+        (a.id, created_as(Status::Nominated)),
+        (b.id, created_as(Status::Nominated)),
+        (a.id, a1),
+        (b.id, b1),
+        (a.id, a2),
+    ]);
+    assert_eq!(verify_chain(&all), ChainReport::Ok { entries: 5 });
     assert_eq!(all, want);
     let of_a = ok(store.audit_trail(Some(a.id)).await, "audit_trail");
     let want_a: Vec<AuditEntry> = want.iter().filter(|e| e.expert == a.id).cloned().collect();
@@ -759,13 +774,14 @@ pub async fn save_call_replaces_the_call_of_its_year(store: &dyn Store) {
     assert_eq!(ok(store.call(2024).await, "call"), None);
 }
 
-/// `save_request` stores a new request and returns `true`; for a known id
-/// it returns `false` and keeps the first version.
+/// `save_request` stores a new request and returns `true`; for a known key
+/// it returns `false` and keeps the first version. The same id from another
+/// requester is another request.
 pub async fn save_request_keeps_the_first_version(store: &dyn Store) {
     let first = request("KHM-2025-007", range("2025-09-01", "2025-09-12"));
     assert!(ok(store.save_request(&first).await, "save_request"));
     assert_eq!(
-        ok(store.request(&first.id).await, "request"),
+        ok(store.request("KHM/KHM-2025-007").await, "request"),
         Some(first.clone())
     );
 
@@ -774,10 +790,23 @@ pub async fn save_request_keeps_the_first_version(store: &dyn Store) {
     second.experts_wanted = 5;
     assert!(!ok(store.save_request(&second).await, "save_request"));
     assert_eq!(
-        ok(store.request(&first.id).await, "request"),
+        ok(store.request(&first.key()).await, "request"),
         Some(first.clone())
     );
-    assert_eq!(ok(store.request("khm-2025-007").await, "request"), None);
+    assert_eq!(ok(store.request("KHM/khm-2025-007").await, "request"), None);
+    assert_eq!(ok(store.request("KHM-2025-007").await, "request"), None);
+
+    let mut from_thailand = second.clone();
+    from_thailand.requester = "THA".into();
+    assert!(ok(store.save_request(&from_thailand).await, "save_request"));
+    assert_eq!(
+        ok(store.request("THA/KHM-2025-007").await, "request"),
+        Some(from_thailand)
+    );
+    assert_eq!(
+        ok(store.request(&first.key()).await, "request"),
+        Some(first)
+    );
 }
 
 /// `save_engagement` inserts, then replaces the engagement of the same
@@ -930,7 +959,7 @@ pub async fn engagements_filter_and_order(store: &dyn Store) {
     }
     let mut want = saved.clone();
     want.sort_by(|x, y| (&x.request_id, x.expert).cmp(&(&y.request_id, y.expert)));
-    assert_eq!(want[0].request_id, "R-10");
+    assert_eq!(want[0].request_id, "KHM/R-10");
     assert_eq!(ok(store.engagements(None).await, "engagements"), want);
     let of_bo: Vec<Engagement> = want.iter().filter(|e| e.expert == bo.id).cloned().collect();
     assert_eq!(of_bo.len(), 4);
@@ -960,8 +989,556 @@ fn expect_duplicate_entity<T: Debug>(result: Result<T, StoreError>, entity: &str
     }
 }
 
+/// Issuing an invitation replaces the expert (one version on, with its
+/// audit entry), stores the invitation and queues its message; issuing
+/// again cancels the pending one.
+pub async fn invitation_is_issued_with_its_message_and_replaces_the_older(store: &dyn Store) {
+    let expert = create(store, "Hoa.Nguyen@Example.org").await;
+    let mut invited = expert.clone();
+    invited.status = Status::Invited;
+    let audit = draft(
+        "rso:officer-1",
+        "2025-05-01T00:00:00Z",
+        Some(Status::Nominated),
+        Status::Invited,
+        "invited to register",
+    );
+    let first = ok(
+        store
+            .issue_invitation(
+                &invited,
+                Some(audit),
+                &new_invitation(&expert, "a", "2025-05-01T00:00:00Z"),
+            )
+            .await,
+        "issue_invitation",
+    );
+    assert_eq!(first.expert.version, 2);
+    assert_eq!(first.expert.status, Status::Invited);
+    assert_reads_back(store, &first.expert).await;
+    assert_eq!(
+        first.invitation,
+        Invitation {
+            id: first.invitation.id,
+            expert: expert.id,
+            token_hash: hash_of("a"),
+            email_key: "hoa.nguyen@example.org".into(),
+            issued_at: at("2025-05-01T00:00:00Z"),
+            expires_at: at("2025-05-15T00:00:00Z"),
+            used_at: None,
+            cancelled_at: None,
+        }
+    );
+    assert_eq!(
+        first.message,
+        OutboxMessage {
+            id: first.message.id,
+            expert: expert.id,
+            address: "Hoa.Nguyen@Example.org".into(),
+            notice: Notice::Invitation {
+                invitation: first.invitation.id,
+                expires_at: at("2025-05-15T00:00:00Z"),
+            },
+            queued_at: at("2025-05-01T00:00:00Z"),
+            sent_at: None,
+        }
+    );
+
+    let second = ok(
+        store
+            .issue_invitation(
+                &first.expert,
+                None,
+                &new_invitation(&expert, "b", "2025-05-03T00:00:00Z"),
+            )
+            .await,
+        "issue_invitation",
+    );
+    assert_eq!(second.expert.version, 3);
+    assert!(second.invitation.id > first.invitation.id);
+    assert!(second.message.id > first.message.id);
+    let listed = ok(store.invitations(expert.id).await, "invitations");
+    assert_eq!(
+        listed,
+        [
+            Invitation {
+                cancelled_at: Some(at("2025-05-03T00:00:00Z")),
+                ..first.invitation.clone()
+            },
+            second.invitation.clone()
+        ]
+    );
+    assert_eq!(
+        ok(store.pending(10).await, "pending"),
+        [first.message, second.message]
+    );
+    assert_eq!(ok(store.audit_trail(None).await, "audit_trail").len(), 2);
+    let taken = store
+        .issue_invitation(
+            &second.expert,
+            None,
+            &new_invitation(&expert, "b", "2025-05-04T00:00:00Z"),
+        )
+        .await;
+    expect_duplicate(
+        taken,
+        "invitation",
+        "token hash",
+        "issue with a taken token hash",
+    );
+}
+
+/// Issuing against a stale version fails with `Conflict` and stores no
+/// invitation, message or audit entry.
+pub async fn stale_invitation_issue_is_conflict_and_changes_nothing(store: &dyn Store) {
+    let expert = create(store, "ana@example.org").await;
+    let mut moved = expert.clone();
+    moved.status = Status::Invited;
+    ok(store.update_expert(&moved, None).await, "update_expert");
+    let before = snapshot(store).await;
+    let stale = store
+        .issue_invitation(
+            &expert,
+            None,
+            &new_invitation(&expert, "a", "2025-05-01T00:00:00Z"),
+        )
+        .await;
+    assert!(
+        matches!(
+            stale,
+            Err(StoreError::Conflict {
+                expected: 1,
+                current: 2,
+                ..
+            })
+        ),
+        "stale issue: {stale:?}"
+    );
+    assert_eq!(snapshot(store).await, before);
+    assert!(ok(store.invitations(expert.id).await, "invitations").is_empty());
+    assert!(ok(store.pending(10).await, "pending").is_empty());
+}
+
+/// A token redeems only with its address key, unused, not cancelled and
+/// before it expires; a refused attempt leaves it usable.
+pub async fn redemption_checks_address_use_cancellation_and_expiry(store: &dyn Store) {
+    let expert = create(store, "hoa.nguyen@example.org").await;
+    let issued = ok(
+        store
+            .issue_invitation(
+                &expert,
+                None,
+                &new_invitation(&expert, "a", "2025-05-01T00:00:00Z"),
+            )
+            .await,
+        "issue_invitation",
+    );
+    let key = "hoa.nguyen@example.org";
+    let redeem = |hash: String, email: &'static str, when: &'static str| async move {
+        ok(
+            store.redeem_invitation(&hash, email, at(when)).await,
+            "redeem_invitation",
+        )
+    };
+    assert_eq!(
+        redeem(hash_of("a"), "other@example.net", "2025-05-02T00:00:00Z").await,
+        None
+    );
+    assert_eq!(
+        redeem(hash_of("zz"), key, "2025-05-02T00:00:00Z").await,
+        None
+    );
+    assert_eq!(
+        redeem(hash_of("a"), key, "2025-05-15T00:00:00Z").await,
+        None
+    );
+    assert_eq!(
+        ok(store.invitations(expert.id).await, "invitations"),
+        std::slice::from_ref(&issued.invitation),
+        "refused redemptions change nothing"
+    );
+    assert_eq!(
+        redeem(hash_of("a"), key, "2025-05-14T23:59:59.999999Z").await,
+        Some(expert.id)
+    );
+    assert_eq!(
+        redeem(hash_of("a"), key, "2025-05-14T23:59:59.999999Z").await,
+        None
+    );
+    let listed = ok(store.invitations(expert.id).await, "invitations");
+    assert_eq!(listed[0].used_at, Some(at("2025-05-14T23:59:59.999999Z")));
+
+    // A cancelled token never redeems; a used one is not cancelled later.
+    let second = ok(
+        store
+            .issue_invitation(
+                &issued.expert,
+                None,
+                &new_invitation(&expert, "b", "2025-05-03T00:00:00Z"),
+            )
+            .await,
+        "issue_invitation",
+    );
+    ok(
+        store
+            .issue_invitation(
+                &second.expert,
+                None,
+                &new_invitation(&expert, "c", "2025-05-04T00:00:00Z"),
+            )
+            .await,
+        "issue_invitation",
+    );
+    assert_eq!(
+        redeem(hash_of("b"), key, "2025-05-05T00:00:00Z").await,
+        None
+    );
+    assert_eq!(
+        redeem(hash_of("c"), key, "2025-05-05T00:00:00Z").await,
+        Some(expert.id)
+    );
+    let listed = ok(store.invitations(expert.id).await, "invitations");
+    assert_eq!(listed[0].cancelled_at, None);
+    assert_eq!(listed[1].cancelled_at, Some(at("2025-05-04T00:00:00Z")));
+}
+
+/// Of several redemptions of one token at once, exactly one succeeds.
+pub async fn concurrent_redemptions_of_one_token_succeed_once(store: &dyn Store) {
+    let expert = create(store, "ana@example.org").await;
+    ok(
+        store
+            .issue_invitation(
+                &expert,
+                None,
+                &new_invitation(&expert, "a", "2025-05-01T00:00:00Z"),
+            )
+            .await,
+        "issue_invitation",
+    );
+    let hash = hash_of("a");
+    let attempt = || store.redeem_invitation(&hash, "ana@example.org", at("2025-05-02T00:00:00Z"));
+    let (a, b, c, d) = tokio::join!(attempt(), attempt(), attempt(), attempt());
+    let won: Vec<ExpertId> = [a, b, c, d]
+        .into_iter()
+        .filter_map(|r| ok(r, "redeem_invitation"))
+        .collect();
+    assert_eq!(won, [expert.id]);
+}
+
+/// A reminder is queued once per expert and term; messages are listed
+/// oldest first until marked sent, and marking twice is reported.
+pub async fn reminders_are_queued_once_per_term_and_marked_sent(store: &dyn Store) {
+    let ana = create(store, "ana@example.org").await;
+    let bo = create(store, "bo@example.org").await;
+    let remind = |expert: ExpertId, last: &'static str, when: &'static str| async move {
+        ok(
+            store
+                .enqueue_reminder(expert, day(last), "ana@example.org", at(when))
+                .await,
+            "enqueue_reminder",
+        )
+    };
+    let first = remind(ana.id, "2026-02-28", "2026-01-29T00:00:00Z")
+        .await
+        .expect("a first reminder");
+    assert_eq!(
+        first,
+        OutboxMessage {
+            id: first.id,
+            expert: ana.id,
+            address: "ana@example.org".into(),
+            notice: Notice::Reminder {
+                term_last_day: day("2026-02-28"),
+            },
+            queued_at: at("2026-01-29T00:00:00Z"),
+            sent_at: None,
+        }
+    );
+    assert_eq!(
+        remind(ana.id, "2026-02-28", "2026-01-30T00:00:00Z").await,
+        None
+    );
+    let other_term = remind(ana.id, "2027-02-28", "2027-01-29T00:00:00Z")
+        .await
+        .expect("a reminder for the next term");
+    let bo_first = remind(bo.id, "2026-02-28", "2026-01-29T00:00:01Z")
+        .await
+        .expect("a reminder for another expert");
+    let unknown = store
+        .enqueue_reminder(
+            ExpertId(bo.id.0 + 1),
+            day("2026-02-28"),
+            "x@example.org",
+            at("2026-01-29T00:00:00Z"),
+        )
+        .await;
+    assert!(
+        matches!(
+            unknown,
+            Err(StoreError::NotFound {
+                entity: "expert",
+                ..
+            })
+        ),
+        "reminder for an unknown expert: {unknown:?}"
+    );
+
+    assert_eq!(
+        ok(store.pending(10).await, "pending"),
+        [first.clone(), other_term.clone(), bo_first.clone()]
+    );
+    assert_eq!(
+        ok(store.pending(1).await, "pending"),
+        std::slice::from_ref(&first)
+    );
+    assert!(ok(
+        store.mark_sent(first.id, at("2026-01-29T01:00:00Z")).await,
+        "mark_sent"
+    ));
+    assert!(!ok(
+        store.mark_sent(first.id, at("2026-01-29T02:00:00Z")).await,
+        "mark_sent"
+    ));
+    assert_eq!(
+        ok(store.pending(10).await, "pending"),
+        [other_term, bo_first.clone()]
+    );
+    let missing = store
+        .mark_sent(bo_first.id + 100, at("2026-01-29T01:00:00Z"))
+        .await;
+    assert!(
+        matches!(
+            missing,
+            Err(StoreError::NotFound {
+                entity: "outbox message",
+                ..
+            })
+        ),
+        "marking an unknown message: {missing:?}"
+    );
+}
+
+/// Revocation requests are kept with their decisions; accepting one
+/// replaces the expert with its audit entry in the same transaction, and a
+/// request is decided once.
+pub async fn revocation_requests_and_decisions_are_kept(store: &dyn Store) {
+    let ana = create(store, "ana@example.org").await;
+    let bo = create(store, "bo@example.org").await;
+    let ask = |expert: ExpertId, by: &str, when: &str| NewRevocationRequest {
+        expert,
+        requested_by: by.into(),
+        reason: "ไม่สามารถรับภารกิจได้อีก".into(),
+        requested_at: at(when),
+    };
+    let first = ok(
+        store
+            .request_revocation(&ask(
+                ana.id,
+                &format!("expert:{}", ana.id),
+                "2025-06-01T00:00:00Z",
+            ))
+            .await,
+        "request_revocation",
+    );
+    let second = ok(
+        store
+            .request_revocation(&ask(bo.id, "participant:AUS", "2025-06-02T00:00:00Z"))
+            .await,
+        "request_revocation",
+    );
+    let third = ok(
+        store
+            .request_revocation(&ask(ana.id, "participant:AUS", "2025-06-03T00:00:00Z"))
+            .await,
+        "request_revocation",
+    );
+    assert!(first.id < second.id && second.id < third.id);
+    assert_eq!(first.decision, None);
+    assert_eq!(first.requested_by, "expert:E-0001");
+    let unknown = store
+        .request_revocation(&ask(
+            ExpertId(bo.id.0 + 1),
+            "rso:officer-1",
+            "2025-06-01T00:00:00Z",
+        ))
+        .await;
+    assert!(
+        matches!(
+            unknown,
+            Err(StoreError::NotFound {
+                entity: "expert",
+                ..
+            })
+        ),
+        "request for an unknown expert: {unknown:?}"
+    );
+    assert_eq!(
+        ok(store.revocation_requests(None).await, "revocation_requests"),
+        [first.clone(), second.clone(), third.clone()]
+    );
+    assert_eq!(
+        ok(
+            store.revocation_requests(Some(ana.id)).await,
+            "revocation_requests"
+        ),
+        [first.clone(), third.clone()]
+    );
+
+    let refusal = RevocationDecision {
+        decided_by: "rso:officer-1".into(),
+        accepted: false,
+        reason: "the request gives no reason the RSO can act on".into(),
+        decided_at: at("2025-06-04T00:00:00Z"),
+    };
+    let refused = ok(
+        store.decide_revocation(second.id, &refusal, None).await,
+        "decide_revocation",
+    );
+    assert_eq!(refused.decision.as_ref(), Some(&refusal));
+
+    let acceptance = RevocationDecision {
+        accepted: true,
+        reason: "asked by the expert".into(),
+        ..refusal.clone()
+    };
+    let mut revoked = ana.clone();
+    revoked.status = Status::Revoked;
+    let audit = draft(
+        "rso:officer-1",
+        "2025-06-04T00:00:00Z",
+        Some(Status::Nominated),
+        Status::Revoked,
+        "asked by the expert",
+    );
+    let accepted = ok(
+        store
+            .decide_revocation(first.id, &acceptance, Some((&revoked, audit.clone())))
+            .await,
+        "decide_revocation",
+    );
+    assert_eq!(accepted.decision, Some(acceptance.clone()));
+    let stored = ok(store.expert(ana.id).await, "expert").expect("the expert");
+    assert_eq!((stored.status, stored.version), (Status::Revoked, 2));
+    let trail = ok(store.audit_trail(Some(ana.id)).await, "audit_trail");
+    assert_eq!(trail.last().map(|e| &e.change), Some(&audit));
+
+    let unknown_id = third.id + 100;
+    let again = store.decide_revocation(first.id, &refusal, None).await;
+    expect_duplicate(again, "revocation decision", "request", "deciding twice");
+    let missing = store.decide_revocation(unknown_id, &refusal, None).await;
+    assert!(
+        matches!(
+            missing,
+            Err(StoreError::NotFound {
+                entity: "revocation request",
+                ..
+            })
+        ),
+        "deciding an unknown request: {missing:?}"
+    );
+    assert_eq!(
+        ok(
+            store.revocation_request(first.id).await,
+            "revocation_request"
+        ),
+        Some(accepted)
+    );
+    assert_eq!(
+        ok(
+            store.revocation_request(third.id).await,
+            "revocation_request"
+        ),
+        Some(third)
+    );
+    assert_eq!(
+        ok(
+            store.revocation_request(unknown_id).await,
+            "revocation_request"
+        ),
+        None
+    );
+}
+
+/// A decision whose expert change is stale fails with `Conflict` and
+/// records neither the decision nor the change.
+pub async fn stale_revocation_decision_changes_nothing(store: &dyn Store) {
+    let ana = create(store, "ana@example.org").await;
+    let request = ok(
+        store
+            .request_revocation(&NewRevocationRequest {
+                expert: ana.id,
+                requested_by: "participant:AUS".into(),
+                reason: "left public service".into(),
+                requested_at: at("2025-06-01T00:00:00Z"),
+            })
+            .await,
+        "request_revocation",
+    );
+    let mut moved = ana.clone();
+    moved.status = Status::Invited;
+    ok(store.update_expert(&moved, None).await, "update_expert");
+    let before = snapshot(store).await;
+    let mut revoked = ana.clone();
+    revoked.status = Status::Revoked;
+    let decision = RevocationDecision {
+        decided_by: "rso:officer-1".into(),
+        accepted: true,
+        reason: "left public service".into(),
+        decided_at: at("2025-06-02T00:00:00Z"),
+    };
+    let audit = draft(
+        "rso:officer-1",
+        "2025-06-02T00:00:00Z",
+        Some(Status::Nominated),
+        Status::Revoked,
+        "left public service",
+    );
+    let stale = store
+        .decide_revocation(request.id, &decision, Some((&revoked, audit)))
+        .await;
+    assert!(
+        matches!(stale, Err(StoreError::Conflict { .. })),
+        "stale decision: {stale:?}"
+    );
+    assert_eq!(snapshot(store).await, before);
+    assert_eq!(
+        ok(
+            store.revocation_request(request.id).await,
+            "revocation_request"
+        ),
+        Some(request)
+    );
+}
+
 /// Every stored record and audit entry, to show that a refused change
 /// changed nothing.
+/// An engagement of an expert or on a request that was never stored fails
+/// with `NotFound` naming the missing record, and stores nothing.
+pub async fn engagement_needs_a_stored_expert_and_request(store: &dyn Store) {
+    let expert = create(store, "bo@example.org").await;
+    let stored = saved_request(store, "R-1", "2025-09-01", "2025-09-05").await;
+    let unsaved = request("R-2", range("2025-10-01", "2025-10-05"));
+    match store
+        .save_engagement(&engage(&unsaved, expert.id, EngagementState::Proposed))
+        .await
+    {
+        Err(StoreError::NotFound { entity, id }) => {
+            assert_eq!((entity, id.as_str()), ("request", "KHM/R-2"));
+        }
+        other => panic!("engagement on a missing request: expected NotFound, got {other:?}"),
+    }
+    match store
+        .save_engagement(&engage(&stored, ExpertId(999), EngagementState::Accepted))
+        .await
+    {
+        Err(StoreError::NotFound { entity, id }) => {
+            assert_eq!((entity, id), ("expert", ExpertId(999).to_string()));
+        }
+        other => panic!("engagement of a missing expert: expected NotFound, got {other:?}"),
+    }
+    assert!(ok(store.engagements(None).await, "engagements").is_empty());
+}
+
 async fn snapshot(store: &dyn Store) -> (Vec<Expert>, Vec<AuditEntry>, Vec<Engagement>) {
     (
         ok(store.experts().await, "experts"),
@@ -1021,7 +1598,7 @@ async fn saved_request(store: &dyn Store, id: &str, first: &str, last: &str) -> 
 
 fn engage(request: &MissionRequest, expert: ExpertId, state: EngagementState) -> Engagement {
     Engagement {
-        request_id: request.id.clone(),
+        request_id: request.key(),
         expert,
         window: request.window,
         state,
@@ -1063,12 +1640,39 @@ fn created_as(status: Status) -> AuditDraft {
     )
 }
 
-fn entry(seq: i64, expert: ExpertId, change: AuditDraft) -> AuditEntry {
-    AuditEntry {
-        seq,
-        expert,
-        change,
+/// An invitation of `expert` with the token `token`, valid 14 days.
+fn new_invitation(expert: &Expert, token: &str, issued: &str) -> NewInvitation {
+    let issued_at = at(issued);
+    NewInvitation {
+        expert: expert.id,
+        token_hash: hash_of(token),
+        email_key: crate::contact::email_key(&expert.profile.email),
+        address: expert.profile.email.clone(),
+        issued_at,
+        expires_at: issued_at + chrono::TimeDelta::days(14),
     }
+}
+
+fn hash_of(token: &str) -> String {
+    crate::invitation::token_hash(token)
+}
+
+/// The trail these changes make, numbered from 1 and sealed.
+fn chained(changes: Vec<(ExpertId, AuditDraft)>) -> Vec<AuditEntry> {
+    let mut trail: Vec<AuditEntry> = Vec::new();
+    for (expert, change) in changes {
+        let prev = trail
+            .last()
+            .and_then(|e| e.seal.as_ref())
+            .map_or(GENESIS.to_owned(), |s| s.hash.clone());
+        trail.push(AuditEntry::sealed(
+            trail.len() as i64 + 1,
+            expert,
+            change,
+            &prev,
+        ));
+    }
+    trail
 }
 
 fn nominated(profile: Profile) -> NewExpert {

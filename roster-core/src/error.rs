@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use crate::documents::DocumentError;
 use crate::lifecycle::Status;
 use crate::model::ExpertId;
 use crate::taxonomy::UnknownCode;
@@ -158,9 +159,35 @@ pub enum RosterError {
         /// What they tried.
         action: &'static str,
     },
+    /// An invitation token did not redeem. Unknown, used, replaced,
+    /// expired and wrongly addressed tokens all give this one error, so a
+    /// caller learns nothing about which tokens exist.
+    #[error(
+        "the invitation link is not valid for this address: it may be mistyped, used, replaced or expired; ask the Regional Support Office for a new invitation"
+    )]
+    InvitationInvalid,
+    /// The expert changed since the version the change was made against;
+    /// nothing was changed.
+    #[error(
+        "expert {expert} changed since it was read: expected version {expected}, found {current}; reload it and make the change again"
+    )]
+    Conflict {
+        /// The expert.
+        expert: ExpertId,
+        /// The version the change was made against.
+        expected: u64,
+        /// The version now stored.
+        current: u64,
+    },
+    /// The operating system's random source failed.
+    #[error("the operating system's random source failed; try again")]
+    Randomness(#[source] getrandom::Error),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A CV upload was refused.
+    #[error(transparent)]
+    Document(#[from] DocumentError),
 }
 
 impl From<Vec<ValidationError>> for RosterError {

@@ -22,8 +22,10 @@
 
 pub mod clock;
 pub mod contact;
+pub mod documents;
 pub mod eligibility;
 pub mod error;
+pub mod invitation;
 pub mod language;
 pub mod lifecycle;
 pub mod matching;
@@ -43,7 +45,8 @@ pub use lifecycle::{Actor, Status, Term};
 pub use memory::MemoryStore;
 pub use model::{Call, Expert, ExpertId, MissionRequest, Nomination, Profile, Registration};
 pub use roster::{
-    DEFAULT_ZONE, DuplicateSignal, ImportReport, NominationOutcome, PossibleDuplicate, Roster,
+    DEFAULT_ZONE, DuplicateSignal, ImportReport, Invited, NominationOutcome, PossibleDuplicate,
+    Roster, SweepReport,
 };
 pub use store::Store;
 

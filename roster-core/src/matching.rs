@@ -4,7 +4,9 @@
 //! be proposed, and say which filter removed each. The experts left are
 //! scored: the score is a sum of named parts, each a fraction in thousandths
 //! times a weight, so it is an integer and the same on every machine. Ties
-//! break on the expert id, so the order never depends on input order.
+//! break on the rotation key (fewer recent missions first), then on the
+//! expert id, so the order never depends on input order, hashing or timing.
+//! Points add up with saturating arithmetic, so no weight can overflow.
 //!
 //! | part         | what earns it                                                     |
 //! |--------------|-------------------------------------------------------------------|
@@ -14,8 +16,17 @@
 //! | languages    | share of the desired languages at the desired level               |
 //! | region       | experience in the requesting state 1000, in its region 500        |
 //! | rotation     | 1000, less 500 for each mission in the year before this one       |
+//! | custom       | what a deployment's own [`CustomPart`] returns, 0 to 1000         |
+//!
+//! A [`MatchPolicy`] holds the weights, an optional [`LoadCap`] (a hard
+//! filter) and the custom parts.
+
+pub mod assignment;
+pub mod coverage;
+pub mod index;
 
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -57,6 +68,60 @@ impl Default for Weights {
     }
 }
 
+/// A deployment's own score part, added to the built-in ones.
+///
+/// `score` returns the fraction earned in thousandths (0 to 1000) and a
+/// sentence explaining it. A value above 1000 is never clamped silently:
+/// the expert is left out of the ranking under [`Filter::InvalidScore`], with
+/// the value in the reason.
+pub trait CustomPart: Send + Sync {
+    /// A short name, shown beside the part.
+    fn name(&self) -> &str;
+
+    /// The fraction earned, in thousandths, and why.
+    fn score(&self, request: &MissionRequest, expert: &Expert) -> (u32, String);
+}
+
+/// A custom part and its weight.
+#[derive(Clone)]
+pub struct WeightedPart {
+    /// The part.
+    pub part: Arc<dyn CustomPart>,
+    /// Its weight, as for [`Weights`].
+    pub weight: u32,
+}
+
+impl fmt::Debug for WeightedPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeightedPart")
+            .field("name", &self.part.name())
+            .field("weight", &self.weight)
+            .finish()
+    }
+}
+
+/// A hard limit on how many missions an expert carries: at most `max`
+/// accepted or completed engagements in the `period_days` days before a
+/// mission's first day, counting engagements that overlap that period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadCap {
+    /// Most missions in the period.
+    pub max: u32,
+    /// Length of the rolling period, in days.
+    pub period_days: u32,
+}
+
+/// How requests are matched: weights, an optional load cap and custom parts.
+#[derive(Debug, Clone, Default)]
+pub struct MatchPolicy {
+    /// Weights of the built-in parts.
+    pub weights: Weights,
+    /// The load cap, when the deployment has one.
+    pub load_cap: Option<LoadCap>,
+    /// Custom parts, scored after the built-in ones in this order.
+    pub custom: Vec<WeightedPart>,
+}
+
 /// Years of experience at which the years part is full.
 pub const YEARS_CAP: i64 = 15;
 
@@ -72,12 +137,16 @@ pub enum Filter {
     Unavailable,
     /// Already engaged on an overlapping mission.
     Engaged,
+    /// Has reached the load cap of missions in the rolling period.
+    LoadCap,
     /// Below the level of a required language.
     Language,
     /// Excluded by the requester.
     Excluded,
     /// Works for a government body of the requesting state.
     Conflict,
+    /// A custom part returned a value outside 0 to 1000.
+    InvalidScore,
 }
 
 impl fmt::Display for Filter {
@@ -87,9 +156,11 @@ impl fmt::Display for Filter {
             Filter::TermEnds => "term ends",
             Filter::Unavailable => "unavailable",
             Filter::Engaged => "engaged",
+            Filter::LoadCap => "load cap",
             Filter::Language => "language",
             Filter::Excluded => "excluded",
             Filter::Conflict => "conflict of interest",
+            Filter::InvalidScore => "invalid score",
         })
     }
 }
@@ -110,6 +181,8 @@ pub enum PartName {
     Region,
     /// Fair rotation.
     Rotation,
+    /// A deployment's own part; [`ScorePart::custom`] names it.
+    Custom,
 }
 
 impl fmt::Display for PartName {
@@ -121,6 +194,7 @@ impl fmt::Display for PartName {
             PartName::Languages => "languages",
             PartName::Region => "region",
             PartName::Rotation => "rotation",
+            PartName::Custom => "custom",
         })
     }
 }
@@ -138,6 +212,9 @@ pub struct ScorePart {
     pub points: u32,
     /// Why, in words.
     pub explanation: String,
+    /// The custom part's name, for [`PartName::Custom`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom: Option<String>,
 }
 
 /// Something the requester should know about a ranked expert.
@@ -165,8 +242,11 @@ pub struct Ranked {
     pub expert: ExpertId,
     /// Sum of the parts' points.
     pub total: u32,
-    /// Every part, in the order of [`PartName`].
+    /// Every part, in the order of [`PartName`], custom parts last.
     pub parts: Vec<ScorePart>,
+    /// The rotation key: accepted or completed missions in the year before
+    /// this one. Among equal totals, fewer come first.
+    pub recent_missions: u32,
     /// Flags for the requester.
     pub flags: Vec<Flag>,
 }
@@ -193,6 +273,51 @@ pub struct Shortlist {
     pub ranked: Vec<Ranked>,
     /// Every expert removed, by id.
     pub excluded: Vec<Excluded>,
+    /// Why nobody passed the filters; `None` when someone did.
+    pub empty_because: Option<EmptyBecause>,
+}
+
+/// Why a request's ranking is empty.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EmptyBecause {
+    /// No expert was considered at all.
+    NoExperts,
+    /// Filters removed everyone. `last` is the last filter, in filter order,
+    /// that removed anyone: the one that emptied the list.
+    Filtered {
+        /// The filter that removed the last experts.
+        last: Filter,
+        /// How many each filter removed (each expert under its first).
+        removed_by: Vec<(Filter, usize)>,
+    },
+}
+
+impl fmt::Display for EmptyBecause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EmptyBecause::NoExperts => f.write_str("no expert is on the roster"),
+            EmptyBecause::Filtered { last, removed_by } => {
+                write!(f, "every expert was filtered out, the last by \"{last}\" (")?;
+                for (i, (filter, n)) in removed_by.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { ", " };
+                    write!(f, "{sep}{filter}: {n}")?;
+                }
+                f.write_str(")")
+            }
+        }
+    }
+}
+
+impl EmptyBecause {
+    /// The reason for a ranking with nobody in it, given the per-filter
+    /// counts in filter order.
+    pub fn from_counts(removed_by: Vec<(Filter, usize)>) -> EmptyBecause {
+        match removed_by.last() {
+            Some(&(last, _)) => EmptyBecause::Filtered { last, removed_by },
+            None => EmptyBecause::NoExperts,
+        }
+    }
 }
 
 impl Shortlist {
@@ -249,8 +374,8 @@ pub struct Context<'a> {
     pub taxonomy: &'a Taxonomy,
     /// Membership, for regions.
     pub membership: &'a Membership,
-    /// Score weights.
-    pub weights: Weights,
+    /// Weights, load cap and custom parts.
+    pub policy: &'a MatchPolicy,
     /// Every engagement of the experts considered.
     pub engagements: &'a [Engagement],
     /// Today in the roster's time zone; open experience periods end here.
@@ -258,11 +383,29 @@ pub struct Context<'a> {
 }
 
 /// Filters and ranks `experts` for `request`, which must be valid.
+///
+/// This is the reference implementation: every expert is checked and
+/// explained in full. [`index::MatchIndex`] gives the same order faster.
 pub fn rank(request: &MissionRequest, experts: &[Expert], ctx: &Context<'_>) -> Shortlist {
     let mut ranked = Vec::new();
     let mut excluded = Vec::new();
     for expert in experts {
-        let reasons = filters(request, expert, ctx);
+        let mut reasons = filters(request, expert, ctx);
+        let scored = if reasons.is_empty() {
+            score(request, expert, ctx)
+        } else {
+            Vec::new()
+        };
+        if let Some(bad) = scored.iter().find(|p| p.fraction > 1000) {
+            reasons.push((
+                Filter::InvalidScore,
+                format!(
+                    "the part \"{}\" returned {} thousandths; a part must be 0 to 1000",
+                    bad.custom.as_deref().unwrap_or("custom"),
+                    bad.fraction
+                ),
+            ));
+        }
         if let Some((first, _)) = reasons.first() {
             excluded.push(Excluded {
                 expert: expert.id,
@@ -271,8 +414,7 @@ pub fn rank(request: &MissionRequest, experts: &[Expert], ctx: &Context<'_>) -> 
             });
             continue;
         }
-        let parts = score(request, expert, ctx);
-        let total = parts.iter().map(|p| p.points).sum();
+        let total = scored.iter().fold(0u32, |t, p| t.saturating_add(p.points));
         let mut flags = Vec::new();
         if expert.nominators().contains(request.requester.as_str()) {
             flags.push(Flag::NominatedByRequester);
@@ -281,24 +423,73 @@ pub fn rank(request: &MissionRequest, experts: &[Expert], ctx: &Context<'_>) -> 
             rank: 0,
             expert: expert.id,
             total,
-            parts,
+            parts: scored,
+            recent_missions: recent_missions(request, expert.id, ctx.engagements),
             flags,
         });
     }
-    ranked.sort_by(|a, b| b.total.cmp(&a.total).then(a.expert.cmp(&b.expert)));
+    ranked.sort_by(|a, b| {
+        b.total
+            .cmp(&a.total)
+            .then(a.recent_missions.cmp(&b.recent_missions))
+            .then(a.expert.cmp(&b.expert))
+    });
     for (i, r) in ranked.iter_mut().enumerate() {
         r.rank = i as u32 + 1;
     }
     excluded.sort_by_key(|e| e.expert);
-    Shortlist {
+    let mut list = Shortlist {
         request_id: request.id.clone(),
         wanted: request.experts_wanted,
         ranked,
         excluded,
+        empty_because: None,
+    };
+    if list.ranked.is_empty() {
+        list.empty_because = Some(EmptyBecause::from_counts(list.removed_by()));
     }
+    list
 }
 
-fn filters(request: &MissionRequest, expert: &Expert, ctx: &Context<'_>) -> Vec<(Filter, String)> {
+/// Whether an engagement counts against `request`: it holds days, and is
+/// on another request.
+fn counts(e: &Engagement, key: &str) -> bool {
+    e.blocks() && e.request_id != key
+}
+
+/// Accepted or completed missions of `expert` in the year before the
+/// request's first day: the rotation key.
+pub fn recent_missions(
+    request: &MissionRequest,
+    expert: ExpertId,
+    engagements: &[Engagement],
+) -> u32 {
+    let key = request.key();
+    let since = request.window.first - chrono::Duration::days(365);
+    engagements
+        .iter()
+        .filter(|e| {
+            e.expert == expert
+                && counts(e, &key)
+                && e.window.last >= since
+                && e.window.first < request.window.first
+        })
+        .count() as u32
+}
+
+/// The first day of the load cap's period for `request`.
+pub fn load_period_start(request: &MissionRequest, cap: LoadCap) -> NaiveDate {
+    request.window.first - chrono::Duration::days(i64::from(cap.period_days))
+}
+
+/// Every hard filter `expert` fails for `request`, in filter order, with the
+/// reason in words. Empty when the expert may be proposed.
+pub fn filters(
+    request: &MissionRequest,
+    expert: &Expert,
+    ctx: &Context<'_>,
+) -> Vec<(Filter, String)> {
+    let key = request.key();
     let mut out = Vec::new();
     let window = request.window;
     if expert.status != Status::Included {
@@ -335,12 +526,11 @@ fn filters(request: &MissionRequest, expert: &Expert, ctx: &Context<'_>) -> Vec<
             format!("declared unavailable {} to {}", r.first, r.last),
         ));
     }
-    if let Some(e) = ctx.engagements.iter().find(|e| {
-        e.expert == expert.id
-            && e.blocks()
-            && e.request_id != request.id
-            && e.window.overlaps(&window)
-    }) {
+    if let Some(e) = ctx
+        .engagements
+        .iter()
+        .find(|e| e.expert == expert.id && counts(e, &key) && e.window.overlaps(&window))
+    {
         out.push((
             Filter::Engaged,
             format!(
@@ -348,6 +538,26 @@ fn filters(request: &MissionRequest, expert: &Expert, ctx: &Context<'_>) -> Vec<
                 e.request_id, e.window.first, e.window.last
             ),
         ));
+    }
+    if let Some(cap) = ctx.policy.load_cap {
+        let period = DateRange {
+            first: load_period_start(request, cap),
+            last: window.last,
+        };
+        let load = ctx
+            .engagements
+            .iter()
+            .filter(|e| e.expert == expert.id && counts(e, &key) && e.window.overlaps(&period))
+            .count();
+        if load as u64 >= u64::from(cap.max) {
+            out.push((
+                Filter::LoadCap,
+                format!(
+                    "{load} accepted or completed missions between {} and {}; the cap is {} per {} days",
+                    period.first, period.last, cap.max, cap.period_days
+                ),
+            ));
+        }
     }
     for need in &request.required_languages {
         match expert.profile.level_in(&need.tag) {
@@ -379,8 +589,10 @@ fn filters(request: &MissionRequest, expert: &Expert, ctx: &Context<'_>) -> Vec<
     out
 }
 
-fn score(request: &MissionRequest, expert: &Expert, ctx: &Context<'_>) -> Vec<ScorePart> {
-    let w = ctx.weights;
+/// Every score part of `expert` for `request`, built-in parts in the order
+/// of [`PartName`], then custom parts. The expert should pass the filters.
+pub fn score(request: &MissionRequest, expert: &Expert, ctx: &Context<'_>) -> Vec<ScorePart> {
+    let w = ctx.policy.weights;
     let t = ctx.taxonomy;
     let fields: Vec<u16> = expert
         .profile
@@ -550,19 +762,8 @@ fn score(request: &MissionRequest, expert: &Expert, ctx: &Context<'_>) -> Vec<Sc
     };
 
     // Rotation: missions in the year before this one.
-    let since = request.window.first - chrono::Duration::days(365);
-    let recent = ctx
-        .engagements
-        .iter()
-        .filter(|e| {
-            e.expert == expert.id
-                && e.blocks()
-                && e.request_id != request.id
-                && e.window.last >= since
-                && e.window.first < request.window.first
-        })
-        .count();
-    let rotation = 1000u32.saturating_sub(500 * recent as u32);
+    let recent = recent_missions(request, expert.id, ctx.engagements);
+    let rotation = 1000u32.saturating_sub(recent.saturating_mul(500));
     let rotation_text = match recent {
         0 => "no missions in the year before this one".to_owned(),
         1 => "1 mission in the year before this one".to_owned(),
@@ -587,9 +788,22 @@ fn score(request: &MissionRequest, expert: &Expert, ctx: &Context<'_>) -> Vec<Sc
         name,
         fraction,
         weight,
-        points: fraction * weight,
+        points: fraction.saturating_mul(weight),
         explanation,
+        custom: None,
     })
+    .chain(ctx.policy.custom.iter().map(|c| {
+        let (fraction, explanation) = c.part.score(request, expert);
+        ScorePart {
+            name: PartName::Custom,
+            fraction,
+            weight: c.weight,
+            // An out-of-range fraction is reported by `rank`, never counted.
+            points: fraction.min(1000).saturating_mul(c.weight),
+            explanation,
+            custom: Some(c.part.name().to_owned()),
+        }
+    }))
     .collect()
 }
 

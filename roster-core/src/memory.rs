@@ -5,11 +5,16 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::error::StoreError;
-use crate::lifecycle::{AuditDraft, AuditEntry, Status};
+use crate::lifecycle::{AuditDraft, AuditEntry, GENESIS, Status};
 use crate::model::{Call, Engagement, Expert, ExpertId, MissionRequest};
-use crate::store::{CallStore, ExpertStore, MissionStore, NewExpert};
+use crate::store::{
+    CallStore, ExpertStore, Invitation, InvitationStore, IssuedInvitation, MissionStore, NewExpert,
+    NewInvitation, NewRevocationRequest, Notice, Outbox, OutboxMessage, RevocationDecision,
+    RevocationRequest, RevocationStore,
+};
 
 /// A store that keeps everything in memory.
 #[derive(Debug, Default)]
@@ -25,6 +30,10 @@ struct Inner {
     audit: Vec<AuditEntry>,
     requests: BTreeMap<String, MissionRequest>,
     engagements: BTreeMap<(String, ExpertId), Engagement>,
+    invitations: Vec<Invitation>,
+    outbox: Vec<OutboxMessage>,
+    reminders: BTreeMap<(ExpertId, NaiveDate), i64>,
+    revocations: Vec<RevocationRequest>,
 }
 
 impl MemoryStore {
@@ -43,11 +52,83 @@ impl MemoryStore {
 impl Inner {
     fn append_audit(&mut self, expert: ExpertId, change: AuditDraft) {
         let seq = self.audit.len() as i64 + 1;
-        self.audit.push(AuditEntry {
-            seq,
+        let prev = self
+            .audit
+            .last()
+            .and_then(|e| e.seal.as_ref())
+            .map_or(GENESIS, |s| s.hash.as_str());
+        let entry = AuditEntry::sealed(seq, expert, change, prev);
+        self.audit.push(entry);
+    }
+
+    /// The checks and the write of `update_expert`, on the locked store.
+    fn replace_expert(
+        &mut self,
+        expert: &Expert,
+        audit: Option<AuditDraft>,
+    ) -> Result<Expert, StoreError> {
+        let current = self
+            .experts
+            .get(&expert.id)
+            .ok_or_else(|| StoreError::NotFound {
+                entity: "expert",
+                id: expert.id.to_string(),
+            })?;
+        if current.version != expert.version {
+            return Err(StoreError::Conflict {
+                entity: "expert",
+                id: expert.id.to_string(),
+                expected: expert.version,
+                current: current.version,
+            });
+        }
+        let old_key = current.profile.identity_key();
+        let new_key = expert.profile.identity_key();
+        if new_key != old_key && self.identities.contains_key(&new_key) {
+            return Err(StoreError::Duplicate {
+                entity: "expert",
+                key: "identity",
+            });
+        }
+        let mut stored = expert.clone();
+        stored.version += 1;
+        self.identities.remove(&old_key);
+        self.identities.insert(new_key, expert.id);
+        self.experts.insert(expert.id, stored.clone());
+        if let Some(change) = audit {
+            self.append_audit(expert.id, change);
+        }
+        Ok(stored)
+    }
+
+    fn require_expert(&self, id: ExpertId) -> Result<(), StoreError> {
+        if self.experts.contains_key(&id) {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound {
+                entity: "expert",
+                id: id.to_string(),
+            })
+        }
+    }
+
+    fn queue(
+        &mut self,
+        expert: ExpertId,
+        address: &str,
+        notice: Notice,
+        at: DateTime<Utc>,
+    ) -> OutboxMessage {
+        let message = OutboxMessage {
+            id: self.outbox.len() as i64 + 1,
             expert,
-            change,
-        });
+            address: address.to_owned(),
+            notice,
+            queued_at: at,
+            sent_at: None,
+        };
+        self.outbox.push(message.clone());
+        message
     }
 }
 
@@ -122,39 +203,7 @@ impl ExpertStore for MemoryStore {
         expert: &Expert,
         audit: Option<AuditDraft>,
     ) -> Result<Expert, StoreError> {
-        let mut inner = self.lock();
-        let current = inner
-            .experts
-            .get(&expert.id)
-            .ok_or_else(|| StoreError::NotFound {
-                entity: "expert",
-                id: expert.id.to_string(),
-            })?;
-        if current.version != expert.version {
-            return Err(StoreError::Conflict {
-                entity: "expert",
-                id: expert.id.to_string(),
-                expected: expert.version,
-                current: current.version,
-            });
-        }
-        let old_key = current.profile.identity_key();
-        let new_key = expert.profile.identity_key();
-        if new_key != old_key && inner.identities.contains_key(&new_key) {
-            return Err(StoreError::Duplicate {
-                entity: "expert",
-                key: "identity",
-            });
-        }
-        let mut stored = expert.clone();
-        stored.version += 1;
-        inner.identities.remove(&old_key);
-        inner.identities.insert(new_key, expert.id);
-        inner.experts.insert(expert.id, stored.clone());
-        if let Some(change) = audit {
-            inner.append_audit(expert.id, change);
-        }
-        Ok(stored)
+        self.lock().replace_expert(expert, audit)
     }
 
     async fn audit_trail(&self, expert: Option<ExpertId>) -> Result<Vec<AuditEntry>, StoreError> {
@@ -172,19 +221,33 @@ impl ExpertStore for MemoryStore {
 impl MissionStore for MemoryStore {
     async fn save_request(&self, request: &MissionRequest) -> Result<bool, StoreError> {
         let mut inner = self.lock();
-        if inner.requests.contains_key(&request.id) {
+        let key = request.key();
+        if inner.requests.contains_key(&key) {
             return Ok(false);
         }
-        inner.requests.insert(request.id.clone(), request.clone());
+        inner.requests.insert(key, request.clone());
         Ok(true)
     }
 
-    async fn request(&self, id: &str) -> Result<Option<MissionRequest>, StoreError> {
-        Ok(self.lock().requests.get(id).cloned())
+    async fn request(&self, key: &str) -> Result<Option<MissionRequest>, StoreError> {
+        Ok(self.lock().requests.get(key).cloned())
     }
 
     async fn save_engagement(&self, engagement: &Engagement) -> Result<(), StoreError> {
         let mut inner = self.lock();
+        // As the databases' foreign keys do.
+        if !inner.experts.contains_key(&engagement.expert) {
+            return Err(StoreError::NotFound {
+                entity: "expert",
+                id: engagement.expert.to_string(),
+            });
+        }
+        if !inner.requests.contains_key(&engagement.request_id) {
+            return Err(StoreError::NotFound {
+                entity: "request",
+                id: engagement.request_id.clone(),
+            });
+        }
         if engagement.blocks() {
             let clash = inner.engagements.values().any(|other| {
                 other.expert == engagement.expert
@@ -214,5 +277,212 @@ impl MissionStore for MemoryStore {
             .filter(|e| expert.is_none_or(|id| e.expert == id))
             .cloned()
             .collect())
+    }
+}
+
+#[async_trait]
+impl InvitationStore for MemoryStore {
+    async fn issue_invitation(
+        &self,
+        expert: &Expert,
+        audit: Option<AuditDraft>,
+        invitation: &NewInvitation,
+    ) -> Result<IssuedInvitation, StoreError> {
+        let mut inner = self.lock();
+        if inner
+            .invitations
+            .iter()
+            .any(|i| i.token_hash == invitation.token_hash)
+        {
+            return Err(StoreError::Duplicate {
+                entity: "invitation",
+                key: "token hash",
+            });
+        }
+        let stored = inner.replace_expert(expert, audit)?;
+        for old in inner.invitations.iter_mut().filter(|i| {
+            i.expert == invitation.expert && i.used_at.is_none() && i.cancelled_at.is_none()
+        }) {
+            old.cancelled_at = Some(invitation.issued_at);
+        }
+        let issued = Invitation {
+            id: inner.invitations.len() as i64 + 1,
+            expert: invitation.expert,
+            token_hash: invitation.token_hash.clone(),
+            email_key: invitation.email_key.clone(),
+            issued_at: invitation.issued_at,
+            expires_at: invitation.expires_at,
+            used_at: None,
+            cancelled_at: None,
+        };
+        inner.invitations.push(issued.clone());
+        let notice = Notice::Invitation {
+            invitation: issued.id,
+            expires_at: issued.expires_at,
+        };
+        let message = inner.queue(
+            invitation.expert,
+            &invitation.address,
+            notice,
+            invitation.issued_at,
+        );
+        Ok(IssuedInvitation {
+            expert: stored,
+            invitation: issued,
+            message,
+        })
+    }
+
+    async fn redeem_invitation(
+        &self,
+        token_hash: &str,
+        email_key: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ExpertId>, StoreError> {
+        // Check and mark under one lock, as the databases do in one UPDATE.
+        let mut inner = self.lock();
+        let found = inner.invitations.iter_mut().find(|i| {
+            i.token_hash == token_hash
+                && i.email_key == email_key
+                && i.used_at.is_none()
+                && i.cancelled_at.is_none()
+                && at < i.expires_at
+        });
+        Ok(found.map(|i| {
+            i.used_at = Some(at);
+            i.expert
+        }))
+    }
+
+    async fn invitations(&self, expert: ExpertId) -> Result<Vec<Invitation>, StoreError> {
+        Ok(self
+            .lock()
+            .invitations
+            .iter()
+            .filter(|i| i.expert == expert)
+            .cloned()
+            .collect())
+    }
+}
+
+#[async_trait]
+impl Outbox for MemoryStore {
+    async fn enqueue_reminder(
+        &self,
+        expert: ExpertId,
+        term_last_day: NaiveDate,
+        address: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<OutboxMessage>, StoreError> {
+        let mut inner = self.lock();
+        inner.require_expert(expert)?;
+        if inner.reminders.contains_key(&(expert, term_last_day)) {
+            return Ok(None);
+        }
+        let message = inner.queue(expert, address, Notice::Reminder { term_last_day }, at);
+        inner.reminders.insert((expert, term_last_day), message.id);
+        Ok(Some(message))
+    }
+
+    async fn pending(&self, limit: usize) -> Result<Vec<OutboxMessage>, StoreError> {
+        Ok(self
+            .lock()
+            .outbox
+            .iter()
+            .filter(|m| m.sent_at.is_none())
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let message = inner
+            .outbox
+            .iter_mut()
+            .find(|m| m.id == id)
+            .ok_or_else(|| StoreError::NotFound {
+                entity: "outbox message",
+                id: id.to_string(),
+            })?;
+        if message.sent_at.is_some() {
+            return Ok(false);
+        }
+        message.sent_at = Some(at);
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl RevocationStore for MemoryStore {
+    async fn request_revocation(
+        &self,
+        request: &NewRevocationRequest,
+    ) -> Result<RevocationRequest, StoreError> {
+        let mut inner = self.lock();
+        inner.require_expert(request.expert)?;
+        let stored = RevocationRequest {
+            id: inner.revocations.len() as i64 + 1,
+            expert: request.expert,
+            requested_by: request.requested_by.clone(),
+            reason: request.reason.clone(),
+            requested_at: request.requested_at,
+            decision: None,
+        };
+        inner.revocations.push(stored.clone());
+        Ok(stored)
+    }
+
+    async fn revocation_request(&self, id: i64) -> Result<Option<RevocationRequest>, StoreError> {
+        Ok(self.lock().revocations.iter().find(|r| r.id == id).cloned())
+    }
+
+    async fn revocation_requests(
+        &self,
+        expert: Option<ExpertId>,
+    ) -> Result<Vec<RevocationRequest>, StoreError> {
+        Ok(self
+            .lock()
+            .revocations
+            .iter()
+            .filter(|r| expert.is_none_or(|id| r.expert == id))
+            .cloned()
+            .collect())
+    }
+
+    async fn decide_revocation(
+        &self,
+        id: i64,
+        decision: &RevocationDecision,
+        change: Option<(&Expert, AuditDraft)>,
+    ) -> Result<RevocationRequest, StoreError> {
+        let mut inner = self.lock();
+        let request = inner
+            .revocations
+            .iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| StoreError::NotFound {
+                entity: "revocation request",
+                id: id.to_string(),
+            })?;
+        if request.decision.is_some() {
+            return Err(StoreError::Duplicate {
+                entity: "revocation decision",
+                key: "request",
+            });
+        }
+        if let Some((expert, audit)) = change {
+            inner.replace_expert(expert, Some(audit))?;
+        }
+        let request = inner
+            .revocations
+            .iter_mut()
+            .find(|r| r.id == id)
+            .ok_or_else(|| StoreError::NotFound {
+                entity: "revocation request",
+                id: id.to_string(),
+            })?;
+        request.decision = Some(decision.clone());
+        Ok(request.clone())
     }
 }

@@ -592,6 +592,14 @@ pub struct MissionRequest {
 }
 
 impl MissionRequest {
+    /// The key the request is stored and engaged under: the requester's
+    /// code, a slash and the requester's own id. Ids are the requester's, so
+    /// the same id from two members names two requests; codes hold no
+    /// slash, so the key is unambiguous.
+    pub fn key(&self) -> String {
+        request_key(&self.requester, &self.id)
+    }
+
     /// Normalises tags and returns every problem found.
     pub fn validate(&mut self, taxonomy: &Taxonomy) -> Vec<ValidationError> {
         let mut errors = Vec::new();
@@ -661,6 +669,11 @@ impl MissionRequest {
     }
 }
 
+/// The [key](MissionRequest::key) of the request `id` from `requester`.
+pub fn request_key(requester: &str, id: &str) -> String {
+    format!("{requester}/{id}")
+}
+
 /// Where an engagement stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -678,7 +691,7 @@ pub enum EngagementState {
 /// An expert proposed for or booked on a mission.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Engagement {
-    /// The mission request's id.
+    /// The mission request's [key](MissionRequest::key) (requester and id).
     pub request_id: String,
     /// The expert.
     pub expert: ExpertId,

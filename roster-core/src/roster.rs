@@ -8,16 +8,27 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::{Clock, SystemClock};
+use crate::contact::email_key;
+use crate::documents::{CvPolicy, DocumentStore, MemoryDocuments, StoredDocument};
 use crate::eligibility::{self, Policy, Report};
 use crate::error::{Field, RosterError, StoreError};
-use crate::lifecycle::{Actor, AuditDraft, AuditEntry, Status, Term};
-use crate::matching::{self, Shortlist, Weights};
+use crate::invitation::{InvitationToken, token_hash};
+use crate::lifecycle::{
+    Actor, AuditDraft, AuditEntry, ChainReport, LifecyclePolicy, Status, Term, verify_chain,
+};
+use crate::matching::{CustomPart, LoadCap, MatchPolicy, Shortlist, WeightedPart, Weights};
 use crate::membership::{Membership, ParticipantKind};
+use crate::model::Profile;
 use crate::model::{
     Call, Checks, Expert, ExpertId, MissionRequest, Nomination, NominationRecord, Registration,
 };
-use crate::store::{NewExpert, Store};
+use crate::store::{
+    NewExpert, NewInvitation, NewRevocationRequest, OutboxMessage, RevocationDecision,
+    RevocationRequest, Store,
+};
 use crate::taxonomy::Taxonomy;
+
+mod engagements;
 
 /// The roster's default time zone: the Regional Support Office's, in Bangkok.
 pub const DEFAULT_ZONE: Tz = chrono_tz::Asia::Bangkok;
@@ -48,12 +59,15 @@ impl NominationOutcome {
 #[derive(Clone)]
 pub struct Roster {
     store: Arc<dyn Store>,
+    documents: Arc<dyn DocumentStore>,
+    cv_policy: CvPolicy,
     taxonomy: &'static Taxonomy,
     membership: Arc<Membership>,
     policy: Policy,
-    weights: Weights,
+    matching: MatchPolicy,
     clock: Arc<dyn Clock>,
     zone: Tz,
+    lifecycle: LifecyclePolicy,
 }
 
 impl std::fmt::Debug for Roster {
@@ -72,12 +86,15 @@ impl Roster {
     pub fn new(store: Arc<dyn Store>) -> Roster {
         Roster {
             store,
+            documents: Arc::new(MemoryDocuments::new()),
+            cv_policy: CvPolicy::default(),
             taxonomy: Taxonomy::current(),
             membership: Membership::bundled(),
             policy: Policy::default(),
-            weights: Weights::default(),
+            matching: MatchPolicy::default(),
             clock: Arc::new(SystemClock),
             zone: DEFAULT_ZONE,
+            lifecycle: LifecyclePolicy::default(),
         }
     }
 
@@ -101,13 +118,49 @@ impl Roster {
 
     /// Uses other score weights.
     pub fn with_weights(mut self, weights: Weights) -> Roster {
-        self.weights = weights;
+        self.matching.weights = weights;
         self
+    }
+
+    /// Caps how many missions an expert may carry in a rolling period; a
+    /// hard filter.
+    pub fn with_load_cap(mut self, cap: LoadCap) -> Roster {
+        self.matching.load_cap = Some(cap);
+        self
+    }
+
+    /// Adds a deployment's own score part with a weight.
+    pub fn with_custom_part(mut self, part: Arc<dyn CustomPart>, weight: u32) -> Roster {
+        self.matching.custom.push(WeightedPart { part, weight });
+        self
+    }
+
+    /// The matching policy in use.
+    pub fn match_policy(&self) -> &MatchPolicy {
+        &self.matching
     }
 
     /// Uses another time zone for "today" and for terms.
     pub fn with_zone(mut self, zone: Tz) -> Roster {
         self.zone = zone;
+        self
+    }
+
+    /// Keeps CVs in another document store (by default, in memory).
+    pub fn with_documents(mut self, documents: Arc<dyn DocumentStore>) -> Roster {
+        self.documents = documents;
+        self
+    }
+
+    /// Checks CVs against other limits.
+    pub fn with_cv_policy(mut self, cv_policy: CvPolicy) -> Roster {
+        self.cv_policy = cv_policy;
+        self
+    }
+
+    /// Uses other invitation and reminder timings.
+    pub fn with_lifecycle_policy(mut self, lifecycle: LifecyclePolicy) -> Roster {
+        self.lifecycle = lifecycle;
         self
     }
 
@@ -300,10 +353,14 @@ impl Roster {
         })
     }
 
-    /// Invites a nominated, eligible expert to register. RSO only.
-    pub async fn invite(&self, actor: &Actor, id: ExpertId) -> Result<Expert, RosterError> {
+    /// Invites a nominated, eligible expert to register: issues a token,
+    /// bound to the expert's address and valid for
+    /// [`LifecyclePolicy::invitation_valid_for`], and queues the invitation
+    /// in the outbox, in the transaction that records the change. The token
+    /// is returned here once and stored only as a hash. RSO only.
+    pub async fn invite(&self, actor: &Actor, id: ExpertId) -> Result<Invited, RosterError> {
         require_rso(actor, "invite experts")?;
-        let expert = self.get(id).await?;
+        let mut expert = self.get(id).await?;
         self.check_transition(&expert, Status::Invited)?;
         let report = self.eligibility(&expert);
         if !report.eligible() {
@@ -313,18 +370,50 @@ impl Roster {
             )
             .into());
         }
-        self.transition(
-            actor,
-            expert,
-            Status::Invited,
-            "invited to register",
-            |_| {},
-        )
-        .await
+        let audit = self.audit(actor, expert.status, Status::Invited, "invited to register");
+        expert.status = Status::Invited;
+        self.issue_invitation(expert, Some(audit)).await
+    }
+
+    /// Sends an invited expert a new invitation, cancelling any older token
+    /// that is still pending. RSO only.
+    pub async fn reinvite(&self, actor: &Actor, id: ExpertId) -> Result<Invited, RosterError> {
+        require_rso(actor, "invite experts")?;
+        let expert = self.get(id).await?;
+        if expert.status != Status::Invited {
+            return Err(RosterError::Transition {
+                expert: id,
+                from: expert.status,
+                to: Status::Invited,
+            });
+        }
+        self.issue_invitation(expert, None).await
+    }
+
+    /// Redeems an invitation token presented with an e-mail address, which
+    /// must be the invited one (compared as [`email_key`] does: case and
+    /// IDNA folded). Returns the invited expert, who may then register.
+    ///
+    /// Unknown, used, replaced, expired and wrongly addressed tokens all
+    /// fail with [`RosterError::InvitationInvalid`]; a wrong address does
+    /// not use the token up. Of two redemptions at once, one succeeds.
+    pub async fn redeem_invitation(
+        &self,
+        token: &str,
+        email: &str,
+    ) -> Result<ExpertId, RosterError> {
+        let redeemed = self
+            .store
+            .redeem_invitation(&token_hash(token), &email_key(email), self.now())
+            .await?;
+        let id = redeemed.ok_or(RosterError::InvitationInvalid)?;
+        tracing::info!(expert = %id, "invitation redeemed");
+        Ok(id)
     }
 
     /// Completes an invited expert's registration: the detailed profile and a
-    /// CV. The expert or an RSO officer.
+    /// CV. The expert, once it has redeemed an invitation, or an RSO
+    /// officer.
     pub async fn register(
         &self,
         actor: &Actor,
@@ -333,7 +422,12 @@ impl Roster {
     ) -> Result<Expert, RosterError> {
         match actor {
             Actor::Rso(_) => {}
-            Actor::Expert(me) if *me == id => {}
+            Actor::Expert(me) if *me == id => {
+                let invitations = self.store.invitations(id).await?;
+                if !invitations.iter().any(|i| i.used_at.is_some()) {
+                    return Err(forbidden(actor, "register before redeeming an invitation"));
+                }
+            }
             _ => return Err(forbidden(actor, "register another expert")),
         }
         let expert = self.get(id).await?;
@@ -368,6 +462,32 @@ impl Roster {
         .await
     }
 
+    /// Checks and stores an expert's CV, for a registration to name by its
+    /// id. The type comes from the content only; `client_name` is kept as
+    /// display text and checked against the type, never used in a path. The
+    /// expert or an RSO officer.
+    pub async fn upload_cv(
+        &self,
+        actor: &Actor,
+        expert: ExpertId,
+        client_name: &str,
+        body: impl std::io::Read + Send,
+    ) -> Result<StoredDocument, RosterError> {
+        match actor {
+            Actor::Rso(_) => {}
+            Actor::Expert(me) if *me == expert => {}
+            _ => return Err(forbidden(actor, "upload another expert's CV")),
+        }
+        self.get(expert).await?;
+        // Reading and inflating run on the caller's task: at most
+        // `max_bytes` read and `max_inflated_bytes` inflated, but blocking
+        // while they run.
+        let checked = self.cv_policy.check(body, client_name)?;
+        let stored = self.documents.put(checked).await?;
+        tracing::info!(%expert, document = %stored.id, kind = %stored.kind, size = stored.size, "CV stored");
+        Ok(stored)
+    }
+
     /// Includes a registered expert on the roster for one year from today.
     /// RSO only.
     pub async fn include(&self, actor: &Actor, id: ExpertId) -> Result<Expert, RosterError> {
@@ -394,10 +514,16 @@ impl Roster {
     }
 
     /// Renews an included or expired expert for the year that follows the
-    /// current term, without a second registration. A term is renewed once:
-    /// renewing again before the renewed term has started is refused. An
-    /// expert whose term lapsed before today starts a fresh term today. RSO
-    /// only.
+    /// current term, without a second registration (a later call's
+    /// nomination of a known expert is recorded on that expert by
+    /// [`nominate`](Roster::nominate)).
+    ///
+    /// An included expert keeps the current term and gains the next year
+    /// after it, so the expert stays on the roster throughout: the stored
+    /// term then runs from the current first day through the renewed last
+    /// day. A term is renewed once: while it already reaches a year past
+    /// today, renewing again is refused. An expert whose term lapsed before
+    /// today starts a fresh term today. RSO only.
     pub async fn renew(&self, actor: &Actor, id: ExpertId) -> Result<Expert, RosterError> {
         require_rso(actor, "renew inclusions")?;
         let expert = self.get(id).await?;
@@ -412,21 +538,26 @@ impl Roster {
                 to: Status::Included,
             });
         };
-        if previous.first_day > today {
+        if previous.last_day >= Term::starting(today).last_day {
             return Err(crate::ValidationError::new(
                 Field::new("term"),
                 format!(
-                    "{id} is already renewed through {}; the renewed term starts {}",
-                    previous.last_day, previous.first_day
+                    "{id} is already on the roster through {}; renew within the last year of the term",
+                    previous.last_day
                 ),
             )
             .into());
         }
         let next = previous.renewed();
-        let term = if next.first_day < today {
+        let term = if next.first_day <= today {
+            // Lapsed (or ending today): a fresh term, or the renewed one
+            // when it starts today.
             Term::starting(today)
         } else {
-            next
+            Term {
+                first_day: previous.first_day,
+                last_day: next.last_day,
+            }
         };
         self.transition(
             actor,
@@ -438,14 +569,18 @@ impl Roster {
         .await
     }
 
-    /// Moves every included expert whose term has ended to expired, and
-    /// returns their ids.
-    pub async fn expire_lapsed(&self) -> Result<Vec<ExpertId>, RosterError> {
+    /// The scheduled upkeep of terms, to run at least daily (running it more
+    /// often is harmless): moves every included expert whose term ended
+    /// before today to expired, and queues one reminder per expert and term
+    /// [`LifecyclePolicy::reminder_days_before`] days before the term's
+    /// last day, never twice for the same term.
+    pub async fn sweep(&self) -> Result<SweepReport, RosterError> {
         let today = self.today();
-        let mut expired = Vec::new();
+        let mut report = SweepReport::default();
         for expert in self.store.experts_with_status(Status::Included).await? {
-            if expert.term.is_some_and(|t| t.last_day < today) {
-                let id = expert.id;
+            let Some(term) = expert.term else { continue };
+            let id = expert.id;
+            if term.last_day < today {
                 self.transition(
                     &Actor::System,
                     expert,
@@ -454,13 +589,77 @@ impl Roster {
                     |_| {},
                 )
                 .await?;
-                expired.push(id);
+                report.expired.push(id);
+                continue;
+            }
+            let remind_from = term
+                .last_day
+                .checked_sub_days(chrono::Days::new(self.lifecycle.reminder_days_before))
+                .unwrap_or(NaiveDate::MIN);
+            if remind_from <= today {
+                let queued = self
+                    .store
+                    .enqueue_reminder(id, term.last_day, &expert.profile.email, self.now())
+                    .await?;
+                if queued.is_some() {
+                    report.reminded.push(id);
+                }
             }
         }
-        Ok(expired)
+        tracing::info!(
+            expired = report.expired.len(),
+            reminded = report.reminded.len(),
+            "terms swept"
+        );
+        Ok(report)
     }
 
-    /// Revokes an inclusion. RSO only.
+    /// Records that an invited expert declined. The expert or an RSO
+    /// officer.
+    pub async fn decline(
+        &self,
+        actor: &Actor,
+        id: ExpertId,
+        reason: &str,
+    ) -> Result<Expert, RosterError> {
+        match actor {
+            Actor::Rso(_) => {}
+            Actor::Expert(me) if *me == id => {}
+            _ => return Err(forbidden(actor, "decline for another expert")),
+        }
+        let expert = self.get(id).await?;
+        self.transition(actor, expert, Status::Declined, reason, |_| {})
+            .await
+    }
+
+    /// Withdraws a nominated, invited or registered expert. An RSO officer,
+    /// the expert, or a nominator for its own nomination: a nominator may
+    /// withdraw only an expert that no other participant nominated.
+    pub async fn withdraw(
+        &self,
+        actor: &Actor,
+        id: ExpertId,
+        reason: &str,
+    ) -> Result<Expert, RosterError> {
+        let expert = self.get(id).await?;
+        match actor {
+            Actor::Rso(_) => {}
+            Actor::Expert(me) if *me == id => {}
+            Actor::Participant(code) if expert.nominators().contains(code.as_str()) => {
+                if expert.nominators().len() > 1 {
+                    return Err(forbidden(
+                        actor,
+                        "withdraw an expert that another participant also nominated",
+                    ));
+                }
+            }
+            _ => return Err(forbidden(actor, "withdraw another's nomination")),
+        }
+        self.transition(actor, expert, Status::Withdrawn, reason, |_| {})
+            .await
+    }
+
+    /// Revokes an inclusion directly. RSO only.
     pub async fn revoke(
         &self,
         actor: &Actor,
@@ -471,6 +670,169 @@ impl Roster {
         let expert = self.get(id).await?;
         self.transition(actor, expert, Status::Revoked, reason, |_| {})
             .await
+    }
+
+    /// Asks the RSO to revoke an included expert's inclusion. The expert,
+    /// one of its nominators, or an RSO officer. The request is kept with
+    /// who made it and why, for [`decide_revocation`](Roster::decide_revocation).
+    pub async fn request_revocation(
+        &self,
+        actor: &Actor,
+        id: ExpertId,
+        reason: &str,
+    ) -> Result<RevocationRequest, RosterError> {
+        let expert = self.get(id).await?;
+        match actor {
+            Actor::Rso(_) => {}
+            Actor::Expert(me) if *me == id => {}
+            Actor::Participant(code) if expert.nominators().contains(code.as_str()) => {}
+            _ => return Err(forbidden(actor, "request the revocation of this expert")),
+        }
+        self.check_transition(&expert, Status::Revoked)?;
+        require_reason(reason)?;
+        let request = self
+            .store
+            .request_revocation(&NewRevocationRequest {
+                expert: id,
+                requested_by: actor.to_string(),
+                reason: reason.to_owned(),
+                requested_at: self.now(),
+            })
+            .await?;
+        tracing::info!(expert = %id, request = request.id, "revocation requested");
+        Ok(request)
+    }
+
+    /// Decides a revocation request. Accepting revokes the inclusion and
+    /// writes its audit entry in the transaction that records the decision;
+    /// refusing leaves the expert as it is. Both are kept. RSO only.
+    pub async fn decide_revocation(
+        &self,
+        actor: &Actor,
+        request_id: i64,
+        accept: bool,
+        reason: &str,
+    ) -> Result<RevocationRequest, RosterError> {
+        require_rso(actor, "decide revocation requests")?;
+        require_reason(reason)?;
+        let request = self
+            .store
+            .revocation_request(request_id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                entity: "revocation request",
+                id: request_id.to_string(),
+            })?;
+        if request.decision.is_some() {
+            return Err(StoreError::Duplicate {
+                entity: "revocation decision",
+                key: "request",
+            }
+            .into());
+        }
+        let decision = RevocationDecision {
+            decided_by: actor.to_string(),
+            accepted: accept,
+            reason: reason.to_owned(),
+            decided_at: self.now(),
+        };
+        let decided = if accept {
+            let mut expert = self.get(request.expert).await?;
+            self.check_transition(&expert, Status::Revoked)?;
+            let audit = self.audit(actor, expert.status, Status::Revoked, reason);
+            expert.status = Status::Revoked;
+            self.store
+                .decide_revocation(request_id, &decision, Some((&expert, audit)))
+                .await
+        } else {
+            self.store
+                .decide_revocation(request_id, &decision, None)
+                .await
+        }
+        .map_err(conflict(request.expert))?;
+        tracing::info!(
+            expert = %decided.expert,
+            request = request_id,
+            accepted = accept,
+            "revocation decided"
+        );
+        Ok(decided)
+    }
+
+    /// Replaces an expert's profile, made against `expected_version`: when
+    /// the expert changed since that version was read, fails with
+    /// [`RosterError::Conflict`] and changes nothing. An RSO officer, or the
+    /// expert for its own profile.
+    pub async fn update_profile(
+        &self,
+        actor: &Actor,
+        id: ExpertId,
+        expected_version: u64,
+        mut profile: Profile,
+    ) -> Result<Expert, RosterError> {
+        match actor {
+            Actor::Rso(_) => {}
+            Actor::Expert(me) if *me == id => {}
+            _ => return Err(forbidden(actor, "edit another expert's profile")),
+        }
+        let mut expert = self.get(id).await?;
+        if expert.version != expected_version {
+            return Err(RosterError::Conflict {
+                expert: id,
+                expected: expected_version,
+                current: expert.version,
+            });
+        }
+        let phone_region = profile
+            .nationality
+            .iter()
+            .chain(expert.nominations.first().map(|n| &n.nominator))
+            .find_map(|code| self.membership.get(code)?.alpha2.clone());
+        let errors = profile.validate(
+            &Field::new("profile"),
+            &Checks {
+                taxonomy: self.taxonomy,
+                today: self.today(),
+                phone_region: phone_region.as_deref(),
+            },
+        );
+        if !errors.is_empty() {
+            return Err(errors.into());
+        }
+        expert.profile = profile;
+        let stored = self
+            .store
+            .update_expert(&expert, None)
+            .await
+            .map_err(conflict(id))?;
+        tracing::info!(expert = %id, version = stored.version, "profile updated");
+        Ok(stored)
+    }
+
+    /// Checks the hash chain of the whole audit trail and reports the first
+    /// entry that was altered, removed or moved. RSO only.
+    pub async fn verify_audit_trail(&self, actor: &Actor) -> Result<ChainReport, RosterError> {
+        require_rso(actor, "verify the audit trail")?;
+        let trail = self.store.audit_trail(None).await?;
+        Ok(verify_chain(&trail))
+    }
+
+    /// Up to `limit` outbox messages not yet sent, oldest first, for the
+    /// portal to send. An RSO officer or the system.
+    pub async fn pending_messages(
+        &self,
+        actor: &Actor,
+        limit: usize,
+    ) -> Result<Vec<OutboxMessage>, RosterError> {
+        require_rso_or_system(actor, "read the outbox")?;
+        Ok(self.store.pending(limit).await?)
+    }
+
+    /// Records that the portal sent an outbox message; `false` when it was
+    /// already recorded. An RSO officer or the system.
+    pub async fn mark_message_sent(&self, actor: &Actor, id: i64) -> Result<bool, RosterError> {
+        require_rso_or_system(actor, "update the outbox")?;
+        Ok(self.store.mark_sent(id, self.now()).await?)
     }
 
     /// One expert. RSO officers see everyone; an expert sees only itself; a
@@ -509,19 +871,9 @@ impl Roster {
         actor: &Actor,
         mut request: MissionRequest,
     ) -> Result<Shortlist, RosterError> {
-        match actor {
-            Actor::Rso(_) => {}
-            Actor::Participant(code) if *code == request.requester => {}
-            _ => return Err(forbidden(actor, "request experts for another member")),
-        }
-        self.membership
-            .requester(&request.requester, Field::new("requester"))?;
-        let errors = request.validate(self.taxonomy);
-        if !errors.is_empty() {
-            return Err(errors.into());
-        }
+        self.check_request(actor, &mut request)?;
         if !self.store.save_request(&request).await? {
-            let stored = self.store.request(&request.id).await?;
+            let stored = self.store.request(&request.key()).await?;
             if stored.as_ref() != Some(&request) {
                 return Err(crate::ValidationError::new(
                     Field::new("id"),
@@ -533,16 +885,7 @@ impl Roster {
                 .into());
             }
         }
-        let experts = self.store.experts().await?;
-        let engagements = self.store.engagements(None).await?;
-        let ctx = matching::Context {
-            taxonomy: self.taxonomy,
-            membership: &self.membership,
-            weights: self.weights,
-            engagements: &engagements,
-            today: self.today(),
-        };
-        let shortlist = matching::rank(&request, &experts, &ctx);
+        let shortlist = self.rank_now(&request).await?;
         tracing::info!(
             request = %request.id,
             ranked = shortlist.ranked.len(),
@@ -591,6 +934,44 @@ impl Roster {
         Ok(stored)
     }
 
+    async fn issue_invitation(
+        &self,
+        expert: Expert,
+        audit: Option<AuditDraft>,
+    ) -> Result<Invited, RosterError> {
+        let token = InvitationToken::generate().map_err(RosterError::Randomness)?;
+        let issued_at = self.now();
+        let expires_at = issued_at
+            .checked_add_signed(self.lifecycle.invitation_valid_for)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let new = NewInvitation {
+            expert: expert.id,
+            token_hash: token.hash(),
+            email_key: email_key(&expert.profile.email),
+            address: expert.profile.email.clone(),
+            issued_at,
+            expires_at,
+        };
+        let issued = self
+            .store
+            .issue_invitation(&expert, audit, &new)
+            .await
+            .map_err(conflict(expert.id))?;
+        tracing::info!(
+            expert = %expert.id,
+            invitation = issued.invitation.id,
+            message = issued.message.id,
+            "invitation issued"
+        );
+        Ok(Invited {
+            expert: issued.expert,
+            token,
+            invitation: issued.invitation.id,
+            expires_at,
+            message: issued.message.id,
+        })
+    }
+
     fn audit(&self, actor: &Actor, from: Status, to: Status, reason: &str) -> AuditDraft {
         AuditDraft {
             actor: actor.to_string(),
@@ -609,11 +990,77 @@ fn require_rso(actor: &Actor, action: &'static str) -> Result<(), RosterError> {
     }
 }
 
+fn require_rso_or_system(actor: &Actor, action: &'static str) -> Result<(), RosterError> {
+    match actor {
+        Actor::Rso(_) | Actor::System => Ok(()),
+        _ => Err(forbidden(actor, action)),
+    }
+}
+
+fn require_reason(reason: &str) -> Result<(), RosterError> {
+    if reason.trim().is_empty() {
+        return Err(crate::ValidationError::new(
+            Field::new("reason"),
+            "is empty; say why, for the record",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// A stale version of `expert` becomes the facade's conflict error.
+fn conflict(expert: ExpertId) -> impl FnOnce(StoreError) -> RosterError {
+    move |err| match err {
+        StoreError::Conflict {
+            entity: "expert",
+            expected,
+            current,
+            ..
+        } => RosterError::Conflict {
+            expert,
+            expected,
+            current,
+        },
+        other => other.into(),
+    }
+}
+
 fn forbidden(actor: &Actor, action: &'static str) -> RosterError {
     RosterError::Forbidden {
         actor: actor.to_string(),
         action,
     }
+}
+
+/// An issued invitation: the expert as stored, and the token to put in the
+/// e-mail link. The token is handed out only here and is never serialised:
+/// take it with [`InvitationToken::expose`].
+#[derive(Debug, Clone, Serialize)]
+pub struct Invited {
+    /// The invited expert.
+    #[serde(flatten)]
+    pub expert: Expert,
+    /// The secret for the link; the store keeps only its hash.
+    #[serde(skip)]
+    pub token: InvitationToken,
+    /// The invitation's id.
+    #[serde(skip)]
+    pub invitation: i64,
+    /// When the token stops working.
+    #[serde(skip)]
+    pub expires_at: DateTime<Utc>,
+    /// The outbox message that carries the invitation.
+    #[serde(skip)]
+    pub message: i64,
+}
+
+/// What a [`Roster::sweep`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SweepReport {
+    /// Experts whose term had ended, now expired.
+    pub expired: Vec<ExpertId>,
+    /// Experts sent a reminder that their term ends soon.
+    pub reminded: Vec<ExpertId>,
 }
 
 /// A signal that two experts may be one person.

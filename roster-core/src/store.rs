@@ -9,6 +9,8 @@
 //! nothing.
 
 use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
 use crate::lifecycle::{AuditDraft, AuditEntry, Status, Term};
@@ -73,14 +75,15 @@ pub trait ExpertStore: Send + Sync {
 /// Mission requests and engagements.
 #[async_trait]
 pub trait MissionStore: Send + Sync {
-    /// Saves a request. Returns `false`, changing nothing, when a request
-    /// with the same id exists.
+    /// Saves a request under its [key](MissionRequest::key). Returns
+    /// `false`, changing nothing, when a request with the same key exists.
     async fn save_request(&self, request: &MissionRequest) -> Result<bool, StoreError>;
 
-    /// The request with this id.
-    async fn request(&self, id: &str) -> Result<Option<MissionRequest>, StoreError>;
+    /// The request with this [key](MissionRequest::key) (requester and id).
+    async fn request(&self, key: &str) -> Result<Option<MissionRequest>, StoreError>;
 
-    /// Records or updates the engagement of `expert` on `request_id`. Fails
+    /// Records or updates the engagement of `expert` on the request whose
+    /// key is `request_id`. Fails
     /// with [`StoreError::Duplicate`] when the engagement would hold days
     /// that another engagement of the same expert already holds.
     async fn save_engagement(&self, engagement: &Engagement) -> Result<(), StoreError>;
@@ -90,7 +93,228 @@ pub trait MissionStore: Send + Sync {
     async fn engagements(&self, expert: Option<ExpertId>) -> Result<Vec<Engagement>, StoreError>;
 }
 
-/// Everything the [`Roster`](crate::Roster) needs from storage.
-pub trait Store: CallStore + ExpertStore + MissionStore {}
+/// An invitation to issue: only the token's hash is given to the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewInvitation {
+    /// The invited expert.
+    pub expert: ExpertId,
+    /// SHA-256 of the token, hexadecimal ([`token_hash`](crate::invitation::token_hash)).
+    pub token_hash: String,
+    /// The comparison key of the invited address ([`email_key`](crate::contact::email_key)).
+    pub email_key: String,
+    /// The address to send to, as first entered.
+    pub address: String,
+    /// When it was issued.
+    pub issued_at: DateTime<Utc>,
+    /// The first instant at which it no longer redeems.
+    pub expires_at: DateTime<Utc>,
+}
 
-impl<T: CallStore + ExpertStore + MissionStore> Store for T {}
+/// A stored invitation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invitation {
+    /// Store-assigned id.
+    pub id: i64,
+    /// The invited expert.
+    pub expert: ExpertId,
+    /// SHA-256 of the token, hexadecimal.
+    pub token_hash: String,
+    /// The comparison key of the invited address.
+    pub email_key: String,
+    /// When it was issued.
+    pub issued_at: DateTime<Utc>,
+    /// The first instant at which it no longer redeems.
+    pub expires_at: DateTime<Utc>,
+    /// When it was redeemed.
+    pub used_at: Option<DateTime<Utc>>,
+    /// When a newer invitation replaced it.
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+/// What [`InvitationStore::issue_invitation`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedInvitation {
+    /// The expert as stored, one version on.
+    pub expert: Expert,
+    /// The new invitation.
+    pub invitation: Invitation,
+    /// The message that carries it, queued in the outbox.
+    pub message: OutboxMessage,
+}
+
+/// What an outbox message tells the expert, with the parameters the portal
+/// needs to write it. Never the token itself: the portal holds that from
+/// the call that issued the invitation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Notice {
+    /// An invitation to register.
+    Invitation {
+        /// The invitation's id.
+        invitation: i64,
+        /// When the link stops working.
+        expires_at: DateTime<Utc>,
+    },
+    /// A reminder that the term on the roster ends soon.
+    Reminder {
+        /// The last day of the term.
+        term_last_day: NaiveDate,
+    },
+}
+
+/// A message for the portal to send.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxMessage {
+    /// Store-assigned id, ascending in queueing order.
+    pub id: i64,
+    /// The expert it is for.
+    pub expert: ExpertId,
+    /// The address to send to.
+    pub address: String,
+    /// What it says.
+    pub notice: Notice,
+    /// When it was queued.
+    pub queued_at: DateTime<Utc>,
+    /// When the portal reported it sent.
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// A request to revoke an inclusion, before the store numbers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRevocationRequest {
+    /// The expert concerned.
+    pub expert: ExpertId,
+    /// Who asked ([`Actor`](crate::Actor) in text form).
+    pub requested_by: String,
+    /// Why.
+    pub reason: String,
+    /// When.
+    pub requested_at: DateTime<Utc>,
+}
+
+/// The RSO's decision on a revocation request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevocationDecision {
+    /// The deciding officer ([`Actor`](crate::Actor) in text form).
+    pub decided_by: String,
+    /// Whether the inclusion was revoked.
+    pub accepted: bool,
+    /// Why.
+    pub reason: String,
+    /// When.
+    pub decided_at: DateTime<Utc>,
+}
+
+/// A stored revocation request and, once made, its decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevocationRequest {
+    /// Store-assigned id.
+    pub id: i64,
+    /// The expert concerned.
+    pub expert: ExpertId,
+    /// Who asked.
+    pub requested_by: String,
+    /// Why.
+    pub reason: String,
+    /// When.
+    pub requested_at: DateTime<Utc>,
+    /// The decision, once made.
+    pub decision: Option<RevocationDecision>,
+}
+
+/// Invitations to register.
+#[async_trait]
+pub trait InvitationStore: Send + Sync {
+    /// In one transaction: replaces `expert` as
+    /// [`update_expert`](ExpertStore::update_expert) does (failing with
+    /// [`StoreError::Conflict`] on a stale version), cancels the expert's
+    /// pending invitations, stores `invitation` and queues its
+    /// [`Notice::Invitation`] message.
+    async fn issue_invitation(
+        &self,
+        expert: &Expert,
+        audit: Option<AuditDraft>,
+        invitation: &NewInvitation,
+    ) -> Result<IssuedInvitation, StoreError>;
+
+    /// Marks the invitation with this token hash used at `at`, in one
+    /// atomic step, when it is bound to `email_key`, unused, not cancelled
+    /// and `at` is before it expires; returns its expert. Returns `None`,
+    /// changing nothing, otherwise: of two redemptions at once, one wins.
+    async fn redeem_invitation(
+        &self,
+        token_hash: &str,
+        email_key: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ExpertId>, StoreError>;
+
+    /// Every invitation of an expert, oldest first.
+    async fn invitations(&self, expert: ExpertId) -> Result<Vec<Invitation>, StoreError>;
+}
+
+/// Messages for the portal to send.
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Queues the reminder that the term ending `term_last_day` ends soon,
+    /// once per expert and term: returns `None`, changing nothing, when that
+    /// reminder was queued before. Fails with [`StoreError::NotFound`] for an
+    /// unknown expert.
+    async fn enqueue_reminder(
+        &self,
+        expert: ExpertId,
+        term_last_day: NaiveDate,
+        address: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<OutboxMessage>, StoreError>;
+
+    /// Up to `limit` unsent messages, oldest first.
+    async fn pending(&self, limit: usize) -> Result<Vec<OutboxMessage>, StoreError>;
+
+    /// Records that a message was sent. Returns `false`, changing nothing,
+    /// when it was already marked; fails with [`StoreError::NotFound`] for
+    /// an unknown id.
+    async fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> Result<bool, StoreError>;
+}
+
+/// Requests to revoke inclusions, and the RSO's decisions.
+#[async_trait]
+pub trait RevocationStore: Send + Sync {
+    /// Stores a request. Fails with [`StoreError::NotFound`] for an unknown
+    /// expert.
+    async fn request_revocation(
+        &self,
+        request: &NewRevocationRequest,
+    ) -> Result<RevocationRequest, StoreError>;
+
+    /// The request with this id.
+    async fn revocation_request(&self, id: i64) -> Result<Option<RevocationRequest>, StoreError>;
+
+    /// Requests, of one expert or of all, oldest first.
+    async fn revocation_requests(
+        &self,
+        expert: Option<ExpertId>,
+    ) -> Result<Vec<RevocationRequest>, StoreError>;
+
+    /// Records the decision on request `id` and, in the same transaction,
+    /// replaces the expert with `change` (as
+    /// [`update_expert`](ExpertStore::update_expert) does) when given.
+    /// Fails with [`StoreError::NotFound`] for an unknown request and with
+    /// [`StoreError::Duplicate`] when it was already decided.
+    async fn decide_revocation(
+        &self,
+        id: i64,
+        decision: &RevocationDecision,
+        change: Option<(&Expert, AuditDraft)>,
+    ) -> Result<RevocationRequest, StoreError>;
+}
+
+/// Everything the [`Roster`](crate::Roster) needs from storage.
+pub trait Store:
+    CallStore + ExpertStore + MissionStore + InvitationStore + Outbox + RevocationStore
+{
+}
+
+impl<T> Store for T where
+    T: CallStore + ExpertStore + MissionStore + InvitationStore + Outbox + RevocationStore
+{
+}

@@ -423,32 +423,39 @@ async fn terms_lapse_and_renew_without_gap() {
     f.set_day("2024-02-29");
     f.include(id).await;
     f.set_day("2025-02-28");
-    assert!(f.roster.expire_lapsed().await.unwrap().is_empty());
+    let swept = f.roster.sweep().await.unwrap();
+    assert_eq!(
+        (swept.expired, swept.reminded),
+        (vec![], vec![id]),
+        "on the last day: reminded (30 days ahead), not expired"
+    );
     f.set_day("2025-03-01");
-    assert_eq!(f.roster.expire_lapsed().await.unwrap(), [id]);
+    let swept = f.roster.sweep().await.unwrap();
+    assert_eq!((swept.expired, swept.reminded), (vec![id], vec![]));
     let renewed = f.roster.renew(&rso(), id).await.unwrap();
     let err = f.roster.include(&rso(), id).await.unwrap_err();
     assert_eq!(
         err.to_string(),
         "expert E-0001 cannot go from included to included"
     );
-    // Renewed early, within the first term: the next term follows it, and a
-    // second renewal before that term starts is refused.
-    f.set_day("2025-06-01");
-    let early = f.roster.renew(&rso(), id).await.unwrap().term.unwrap();
-    assert_eq!(
-        (early.first_day, early.last_day),
-        (d("2026-03-01"), d("2027-02-28"))
-    );
-    let err = f.roster.renew(&rso(), id).await.unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "term: E-0001 is already renewed through 2027-02-28; the renewed term starts 2026-03-01"
-    );
     let term = renewed.term.unwrap();
     assert_eq!(
         (term.first_day, term.last_day),
         (d("2025-03-01"), d("2026-02-28"))
+    );
+    // Renewed early, within the term: the expert stays on the roster
+    // through the renewed year, and a second renewal is refused while the
+    // term already reaches a year ahead.
+    f.set_day("2025-06-01");
+    let early = f.roster.renew(&rso(), id).await.unwrap().term.unwrap();
+    assert_eq!(
+        (early.first_day, early.last_day),
+        (d("2025-03-01"), d("2027-02-28"))
+    );
+    let err = f.roster.renew(&rso(), id).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "term: E-0001 is already on the roster through 2027-02-28; renew within the last year of the term"
     );
 }
 

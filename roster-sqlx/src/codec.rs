@@ -2,10 +2,11 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use roster_core::StoreError;
-use roster_core::lifecycle::{Status, Term};
+use roster_core::lifecycle::{Seal, Status, Term};
 use roster_core::model::{
     DateRange, EngagementState, Expert, ExpertId, MissionRequest, NominationRecord, Profile,
 };
+use roster_core::store::Notice;
 use serde::{Deserialize, Serialize};
 
 /// The part of an expert kept as JSON: everything but the id, status and
@@ -116,10 +117,16 @@ pub(crate) fn instant_text(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
-/// An instant from its text form.
+/// An instant from its text form; also from an RFC 3339 instant with any
+/// offset, and from SQLite's `CURRENT_TIMESTAMP` form without an offset
+/// (`2025-07-01 08:30:00`, which is UTC), as imported or legacy rows hold.
 pub(crate) fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|at| at.with_timezone(&Utc))
+        .or_else(|_| {
+            chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
+                .map(|at| at.and_utc())
+        })
         .map_err(|_| format!("`{text}` is not an instant of the form 2025-07-01T08:30:00.000000Z"))
 }
 
@@ -169,5 +176,43 @@ fn encode_error(err: serde_json::Error) -> StoreError {
     StoreError::Backend {
         transient: false,
         source: Box::new(err),
+    }
+}
+
+/// An audit entry's seal from its two hash columns; entries written before
+/// the chain existed have neither.
+pub(crate) fn seal(prev_hash: Option<String>, hash: Option<String>) -> Option<Seal> {
+    Some(Seal {
+        prev_hash: prev_hash?,
+        hash: hash?,
+    })
+}
+
+/// The JSON of an outbox message's notice.
+pub(crate) fn notice_json(notice: &Notice) -> Result<String, StoreError> {
+    serde_json::to_string(notice).map_err(encode_error)
+}
+
+/// An outbox message's notice from its JSON.
+pub(crate) fn notice_from_json(id: i64, json: &str) -> Result<Notice, StoreError> {
+    serde_json::from_str(json)
+        .map_err(|e| corrupt("outbox message", id.to_string(), describe_json_error(&e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_in_any_stored_form_read_as_the_same_instant() {
+        let r1 = parse_instant("2025-03-01 10:00:00").unwrap();
+        let r2 = parse_instant("2025-03-01T12:00:00+07:00").unwrap();
+        let r3 = parse_instant("2025-03-01T09:00:00Z").unwrap();
+        assert_eq!(instant_text(r1), "2025-03-01T10:00:00.000000Z");
+        assert_eq!(instant_text(r2), "2025-03-01T05:00:00.000000Z");
+        assert_eq!(instant_text(r3), "2025-03-01T09:00:00.000000Z");
+        assert_eq!(parse_instant(&instant_text(r2)), Ok(r2));
+        assert!(parse_instant("2025-03-01").is_err());
+        assert!(parse_instant("yesterday").is_err());
     }
 }

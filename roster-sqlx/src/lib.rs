@@ -12,6 +12,14 @@
 //! embedded in this crate and recorded in the table `roster_migrations`,
 //! so the roster can live in a host application's database.
 //!
+//! Both behave alike under load: a write transaction the database gave up
+//! on for contention (SQLite still busy, a PostgreSQL serialisation failure
+//! or deadlock) is run again, at most three more times, and nothing else
+//! is; instants compare as instants whatever form a row holds them in; the
+//! database itself refuses two overlapping bookings of one expert; and each
+//! store has a bulk import (`import_experts`) and a one-pass read of every
+//! expert (`experts_stream`).
+//!
 //! Errors never carry personal data: unique-key clashes become
 //! [`StoreError::Duplicate`](roster_core::StoreError::Duplicate) naming the
 //! key, not its value, and undecodable records become
@@ -22,6 +30,8 @@
 mod codec;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod retry;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 

@@ -8,7 +8,16 @@
 //! take their locks up front: a write that adds audit entries first locks
 //! the audit table, so entries are numbered without gaps in commit order,
 //! and a booking first locks its expert's row, so two overlapping bookings
-//! cannot both pass the overlap check.
+//! cannot both pass the overlap check. The database enforces the same rule
+//! itself with an exclusion constraint on the booked days (extension
+//! `btree_gist`, installed in schema `public`). A write transaction that
+//! fails with a serialisation failure (40001) or deadlock (40P01) is run
+//! again, at most three more times after a short random wait; nothing else
+//! is retried.
+//!
+//! Connections use the time zone UTC, so that a timestamp without an offset
+//! means UTC, and [`PgStore::migrate`] refuses a schema in which a roster
+//! table has a `timestamp without time zone` column.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), roster_core::StoreError> {
@@ -22,12 +31,15 @@
 //! # }
 //! ```
 
+use std::collections::HashMap;
 use std::str::FromStr;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use futures_core::Stream;
+use futures_util::StreamExt as _;
 use roster_core::StoreError;
-use roster_core::lifecycle::{AuditDraft, AuditEntry, Status};
+use roster_core::lifecycle::{AuditDraft, AuditEntry, GENESIS, Status, chain_hash};
 use roster_core::model::{Call, DateRange, Engagement, Expert, ExpertId, MissionRequest};
 use roster_core::store::{CallStore, ExpertStore, MissionStore, NewExpert};
 use sqlx::error::ErrorKind;
@@ -35,6 +47,9 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRo
 use sqlx::{Postgres, Row, Transaction};
 
 use crate::codec;
+
+mod lifecycle;
+use crate::retry::{retrying, sqlx_source};
 
 /// The table that records applied migrations, named so that the roster's
 /// tables can share a database with a host application's.
@@ -61,6 +76,7 @@ impl PgStore {
     /// keep the roster's tables in a schema of their own, create the schema
     /// and set `search_path` in the options.
     pub async fn connect_with(options: PgConnectOptions) -> Result<PgStore, StoreError> {
+        let options = options.options([("TimeZone", "UTC")]);
         let pool = PgPoolOptions::new()
             .connect_with(options)
             .await
@@ -72,7 +88,11 @@ impl PgStore {
     }
 
     /// A store on a pool the caller configured; call
-    /// [`migrate`](PgStore::migrate) before use.
+    /// [`migrate`](PgStore::migrate) before use. Instants are bound and
+    /// read as `timestamptz` whatever the pool's time zone, but raw SQL
+    /// with a timestamp that has no offset means UTC only where the
+    /// connections set `TimeZone` to `UTC`, as
+    /// [`connect_with`](PgStore::connect_with) does.
     pub fn from_pool(pool: PgPool) -> PgStore {
         PgStore { pool }
     }
@@ -84,6 +104,7 @@ impl PgStore {
         let mut migrator = sqlx::migrate!("migrations/postgres");
         migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
         migrator.run(&self.pool).await.map_err(migrate_error)?;
+        check_instant_columns(&self.pool, &migrator).await?;
         tracing::info!(
             latest = migrator.iter().map(|m| m.version).max(),
             "roster schema up to date on PostgreSQL"
@@ -100,6 +121,255 @@ impl PgStore {
     async fn begin(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
         self.pool.begin().await.map_err(backend)
     }
+
+    /// Audit entries made at or after `from` and before `to` (either bound
+    /// may be left open), oldest first. Compares instants, not text.
+    pub async fn audit_between(
+        &self,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        sqlx::query(
+            "SELECT seq, expert_id, at, actor, from_status, to_status, reason, prev_hash, hash
+             FROM audit
+             WHERE ($1::timestamptz IS NULL OR at >= $1)
+               AND ($2::timestamptz IS NULL OR at < $2)
+             ORDER BY seq",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(audit_from_row)
+        .collect()
+    }
+
+    /// Stores many new experts, each at version 1 with its audit entry, in
+    /// one transaction: the input is read once, in chunks of
+    /// [`IMPORT_CHUNK`], and each chunk is one insert of experts and one
+    /// of audit entries, sealed onto the audit chain. Returns how many
+    /// were stored. When an identity key is taken, in the store or twice in
+    /// the input, fails with [`StoreError::Duplicate`] and stores nothing.
+    /// Not retried: the input is consumed as it is written.
+    pub async fn import_experts<I>(&self, experts: I) -> Result<u64, StoreError>
+    where
+        I: IntoIterator<Item = (NewExpert, AuditDraft)>,
+    {
+        let mut tx = self.begin().await?;
+        let result = import_chunks(&mut tx, experts.into_iter()).await;
+        finish(tx, result).await
+    }
+
+    /// Every expert, ordered by id, read in one pass as the rows arrive
+    /// rather than collected first: for building a matching index over a
+    /// large roster.
+    pub fn experts_stream(&self) -> impl Stream<Item = Result<Expert, StoreError>> + Send + '_ {
+        sqlx::query("SELECT id, status, version, record::text AS record FROM experts ORDER BY id")
+            .fetch(&self.pool)
+            .map(|row| row.map_err(backend).and_then(|row| expert_from_row(&row)))
+    }
+}
+
+/// How many experts [`PgStore::import_experts`] writes per statement.
+pub const IMPORT_CHUNK: usize = 2_000;
+
+async fn import_chunks(
+    conn: &mut PgConnection,
+    mut experts: impl Iterator<Item = (NewExpert, AuditDraft)>,
+) -> Result<u64, StoreError> {
+    lock_audit(conn).await?;
+    let mut end = chain_end(conn).await?;
+    let mut stored = 0;
+    loop {
+        let chunk: Vec<(NewExpert, AuditDraft)> = experts.by_ref().take(IMPORT_CHUNK).collect();
+        if chunk.is_empty() {
+            return Ok(stored);
+        }
+        stored += import_chunk(conn, &chunk, &mut end).await?;
+    }
+}
+
+/// The number and hash of the last audit entry, which the next entry is
+/// sealed onto; the caller holds the audit lock.
+async fn chain_end(conn: &mut PgConnection) -> Result<(i64, String), StoreError> {
+    let last: Option<(i64, Option<String>)> =
+        sqlx::query_as("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(backend)?;
+    Ok(match last {
+        Some((seq, hash)) => (seq, hash.unwrap_or_else(|| GENESIS.to_owned())),
+        None => (0, GENESIS.to_owned()),
+    })
+}
+
+/// One multi-row insert of experts and one of their audit entries, with
+/// the columns bound as arrays. Entries are numbered and sealed in input
+/// order after `end`, which moves on to the last of them.
+async fn import_chunk(
+    conn: &mut PgConnection,
+    chunk: &[(NewExpert, AuditDraft)],
+    end: &mut (i64, String),
+) -> Result<u64, StoreError> {
+    let mut keys = Vec::with_capacity(chunk.len());
+    let mut statuses = Vec::with_capacity(chunk.len());
+    let mut term_first = Vec::with_capacity(chunk.len());
+    let mut term_last = Vec::with_capacity(chunk.len());
+    let mut records = Vec::with_capacity(chunk.len());
+    for (new, _) in chunk {
+        keys.push(new.profile.identity_key());
+        statuses.push(new.status.as_str());
+        term_first.push(new.term.map(|t| t.first_day));
+        term_last.push(new.term.map(|t| t.last_day));
+        records.push(codec::expert_json(
+            &new.profile,
+            &new.nominations,
+            None,
+            new.term.as_ref(),
+        )?);
+    }
+    // A key twice in the input fails here too, as a unique violation.
+    let ids: HashMap<String, i64> = sqlx::query_as::<_, (i64, String)>(
+        "INSERT INTO experts (identity_key, status, version, term_first, term_last, record)
+         SELECT k, s, 1, f, l, r::jsonb
+         FROM UNNEST($1::text[], $2::text[], $3::date[], $4::date[], $5::text[])
+              WITH ORDINALITY AS e(k, s, f, l, r, n)
+         ORDER BY n
+         RETURNING id, identity_key",
+    )
+    .bind(&keys)
+    .bind(&statuses)
+    .bind(&term_first)
+    .bind(&term_last)
+    .bind(&records)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| unique_or_backend(e, "expert", "identity"))?
+    .into_iter()
+    .map(|(id, key)| (key, id))
+    .collect();
+
+    let mut seqs = Vec::with_capacity(chunk.len());
+    let mut experts = Vec::with_capacity(chunk.len());
+    let mut prev_hashes = Vec::with_capacity(chunk.len());
+    let mut hashes = Vec::with_capacity(chunk.len());
+    for (key, (_, audit)) in keys.iter().zip(chunk) {
+        // RETURNING does not promise the input's order, so ids go by key.
+        let id = ids.get(key).copied().ok_or_else(|| {
+            codec::corrupt("expert", key.clone(), "imported row not returned".into())
+        })?;
+        let seq = end.0 + 1;
+        let hash = chain_hash(seq, ExpertId(id), audit, &end.1);
+        seqs.push(seq);
+        experts.push(id);
+        prev_hashes.push(std::mem::replace(&mut end.1, hash.clone()));
+        hashes.push(hash);
+        end.0 = seq;
+    }
+    let done = sqlx::query(
+        "INSERT INTO audit
+             (seq, expert_id, at, actor, from_status, to_status, reason, prev_hash, hash)
+         SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::timestamptz[], $4::text[],
+                              $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])",
+    )
+    .bind(&seqs)
+    .bind(&experts)
+    .bind(column(chunk, |a| a.at))
+    .bind(column(chunk, |a| a.actor.as_str()))
+    .bind(column(chunk, |a| a.from.map(Status::as_str)))
+    .bind(column(chunk, |a| a.to.as_str()))
+    .bind(column(chunk, |a| a.reason.as_str()))
+    .bind(&prev_hashes)
+    .bind(&hashes)
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(done.rows_affected())
+}
+
+/// One field of every audit draft in a chunk, to bind as an array.
+fn column<'a, T>(
+    chunk: &'a [(NewExpert, AuditDraft)],
+    field: impl Fn(&'a AuditDraft) -> T,
+) -> Vec<T> {
+    chunk.iter().map(|(_, audit)| field(audit)).collect()
+}
+
+/// A roster column that keeps instants without a time zone.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "column {table}.{column} is `timestamp without time zone`; the roster keeps instants as \
+     `timestamptz`, and a column without a zone reads back shifted by the session's zone"
+)]
+pub struct NaiveTimestampColumn {
+    /// The table.
+    pub table: String,
+    /// The column.
+    pub column: String,
+}
+
+/// Refuses a schema in which a table the migrations create has a
+/// `timestamp without time zone` column.
+async fn check_instant_columns(
+    pool: &PgPool,
+    migrator: &sqlx::migrate::Migrator,
+) -> Result<(), StoreError> {
+    let tables: Vec<String> = migrator
+        .iter()
+        .flat_map(|m| created_tables(m.sql.as_str()))
+        .collect();
+    let naive: Option<(String, String)> = sqlx::query_as(
+        "SELECT table_name::text, column_name::text FROM information_schema.columns
+         WHERE table_schema = current_schema() AND table_name = ANY($1)
+           AND data_type = 'timestamp without time zone'
+         ORDER BY table_name, column_name
+         LIMIT 1",
+    )
+    .bind(&tables)
+    .fetch_optional(pool)
+    .await
+    .map_err(backend)?;
+    match naive {
+        Some((table, column)) => Err(StoreError::Backend {
+            transient: false,
+            source: Box::new(NaiveTimestampColumn { table, column }),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The names of the tables a migration creates (`CREATE TABLE name`),
+/// lower-cased as PostgreSQL folds unquoted names.
+fn created_tables(sql: &str) -> Vec<String> {
+    let words: Vec<String> = sql
+        .split(|c: char| c.is_whitespace() || c == '(')
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    words
+        .windows(2)
+        .enumerate()
+        .filter(|(_, pair)| pair[0] == "create" && pair[1] == "table")
+        .filter_map(|(i, _)| {
+            words[i + 2..]
+                .iter()
+                .find(|w| !matches!(w.as_str(), "if" | "not" | "exists"))
+        })
+        .map(|name| name.trim_matches('"').to_owned())
+        .collect()
+}
+
+/// Whether the store runs a write again after this error: a serialisation
+/// failure (SQLSTATE 40001) or a deadlock (40P01). Constraint violations,
+/// conflicts and everything else fail at once.
+pub fn is_retryable(err: &StoreError) -> bool {
+    matches!(
+        sqlx_source(err),
+        Some(sqlx::Error::Database(db))
+            if matches!(db.code().as_deref(), Some("40001" | "40P01"))
+    )
 }
 
 #[async_trait]
@@ -136,9 +406,11 @@ impl CallStore for PgStore {
 #[async_trait]
 impl ExpertStore for PgStore {
     async fn create_expert(&self, new: NewExpert, audit: AuditDraft) -> Result<Expert, StoreError> {
-        let mut tx = self.begin().await?;
-        let result = insert_expert(&mut tx, &new, &audit).await;
-        let id = finish(tx, result).await?;
+        let id = retrying!(is_retryable, {
+            let mut tx = self.begin().await?;
+            let result = insert_expert(&mut tx, &new, &audit).await;
+            finish(tx, result).await
+        })?;
         Ok(Expert {
             id,
             version: 1,
@@ -202,9 +474,11 @@ impl ExpertStore for PgStore {
         expert: &Expert,
         audit: Option<AuditDraft>,
     ) -> Result<Expert, StoreError> {
-        let mut tx = self.begin().await?;
-        let result = replace_expert(&mut tx, expert, audit.as_ref()).await;
-        finish(tx, result).await?;
+        retrying!(is_retryable, {
+            let mut tx = self.begin().await?;
+            let result = replace_expert(&mut tx, expert, audit.as_ref()).await;
+            finish(tx, result).await
+        })?;
         Ok(Expert {
             version: expert.version + 1,
             ..expert.clone()
@@ -215,7 +489,8 @@ impl ExpertStore for PgStore {
         let rows = match expert {
             Some(id) => {
                 sqlx::query(
-                    "SELECT seq, expert_id, at, actor, from_status, to_status, reason
+                    "SELECT seq, expert_id, at, actor, from_status, to_status, reason,
+                            prev_hash, hash
                      FROM audit WHERE expert_id = $1 ORDER BY seq",
                 )
                 .bind(id.0)
@@ -224,7 +499,8 @@ impl ExpertStore for PgStore {
             }
             None => {
                 sqlx::query(
-                    "SELECT seq, expert_id, at, actor, from_status, to_status, reason
+                    "SELECT seq, expert_id, at, actor, from_status, to_status, reason,
+                            prev_hash, hash
                      FROM audit ORDER BY seq",
                 )
                 .fetch_all(&self.pool)
@@ -244,7 +520,7 @@ impl MissionStore for PgStore {
             "INSERT INTO requests (id, requester, record) VALUES ($1, $2, $3::jsonb)
              ON CONFLICT (id) DO NOTHING",
         )
-        .bind(&request.id)
+        .bind(request.key())
         .bind(&request.requester)
         .bind(record)
         .execute(&self.pool)
@@ -266,9 +542,11 @@ impl MissionStore for PgStore {
     }
 
     async fn save_engagement(&self, engagement: &Engagement) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        let result = upsert_engagement(&mut tx, engagement).await;
-        finish(tx, result).await
+        retrying!(is_retryable, {
+            let mut tx = self.begin().await?;
+            let result = upsert_engagement(&mut tx, engagement).await;
+            finish(tx, result).await
+        })
     }
 
     async fn engagements(&self, expert: Option<ExpertId>) -> Result<Vec<Engagement>, StoreError> {
@@ -424,22 +702,38 @@ async fn stale_or_missing(conn: &mut PgConnection, expert: &Expert) -> StoreErro
     }
 }
 
-/// Appends an audit entry; the caller holds the audit lock.
+/// Appends an audit entry, numbered and sealed onto the last entry; the
+/// caller holds the audit lock, so no entry can slip in between reading
+/// the last one and writing this one.
 async fn insert_audit(
     conn: &mut PgConnection,
     expert: ExpertId,
     audit: &AuditDraft,
 ) -> Result<(), StoreError> {
+    let last: Option<(i64, Option<String>)> =
+        sqlx::query_as("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(backend)?;
+    let (seq, prev) = match last {
+        Some((seq, hash)) => (seq + 1, hash.unwrap_or_else(|| GENESIS.to_owned())),
+        None => (1, GENESIS.to_owned()),
+    };
+    let hash = chain_hash(seq, expert, audit, &prev);
     sqlx::query(
-        "INSERT INTO audit (seq, expert_id, at, actor, from_status, to_status, reason)
-         SELECT COALESCE(MAX(seq), 0) + 1, $1, $2, $3, $4, $5, $6 FROM audit",
+        "INSERT INTO audit
+             (seq, expert_id, at, actor, from_status, to_status, reason, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
+    .bind(seq)
     .bind(expert.0)
     .bind(audit.at)
     .bind(&audit.actor)
     .bind(audit.from.map(Status::as_str))
     .bind(audit.to.as_str())
     .bind(&audit.reason)
+    .bind(prev)
+    .bind(hash)
     .execute(&mut *conn)
     .await
     .map_err(backend)?;
@@ -508,8 +802,22 @@ async fn upsert_engagement(
     .bind(codec::state_name(engagement.state))
     .execute(&mut *conn)
     .await
-    .map_err(backend)?;
+    .map_err(overlap_or_backend)?;
     Ok(())
+}
+
+/// The exclusion constraint on booked days, should a booking ever get past
+/// the check above, reports the same refusal.
+fn overlap_or_backend(err: sqlx::Error) -> StoreError {
+    match &err {
+        sqlx::Error::Database(db) if db.kind() == ErrorKind::ExclusionViolation => {
+            StoreError::Duplicate {
+                entity: "engagement",
+                key: "expert and overlapping days",
+            }
+        }
+        _ => backend(err),
+    }
 }
 
 fn expert_from_row(row: &PgRow) -> Result<Expert, StoreError> {
@@ -536,6 +844,10 @@ fn audit_from_row(row: &PgRow) -> Result<AuditEntry, StoreError> {
             to: codec::parse_status(to).map_err(corrupt)?,
             reason: row.try_get("reason").map_err(backend)?,
         },
+        seal: codec::seal(
+            row.try_get("prev_hash").map_err(backend)?,
+            row.try_get("hash").map_err(backend)?,
+        ),
     })
 }
 

@@ -5,11 +5,15 @@
 //! changes an expert writes its audit entry in the same transaction, and
 //! every write transaction takes SQLite's write lock when it begins
 //! (`BEGIN IMMEDIATE`), so two writers queue rather than fail half-way
-//! through on a lock upgrade.
+//! through on a lock upgrade. Connections wait up to five seconds for the
+//! lock; a write that still finds the database busy is run again, at most
+//! three more times after a short random wait. Nothing else is retried.
 //!
 //! Instants are stored as UTC text to the microsecond
 //! (`2025-07-01T08:30:00.000000Z`) and days as `YYYY-MM-DD`, so text order
-//! is time order.
+//! is time order. Instants written in another form (imported or legacy rows,
+//! `CURRENT_TIMESTAMP`, an offset) still read back and compare as the
+//! instants they name.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), roster_core::StoreError> {
@@ -23,22 +27,29 @@
 //! # }
 //! ```
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures_core::Stream;
+use futures_util::StreamExt as _;
 use roster_core::StoreError;
-use roster_core::lifecycle::{AuditDraft, AuditEntry, Status};
+use roster_core::lifecycle::{AuditDraft, AuditEntry, GENESIS, Status, chain_hash};
 use roster_core::model::{Call, Engagement, Expert, ExpertId, MissionRequest};
 use roster_core::store::{CallStore, ExpertStore, MissionStore, NewExpert};
 use sqlx::error::ErrorKind;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 use crate::codec;
+use crate::retry::{retrying, sqlx_source};
+
+mod lifecycle;
 
 /// How long a connection waits for another connection's write lock before
 /// giving up with a transient error.
@@ -136,6 +147,159 @@ impl SqliteStore {
             .await
             .map_err(backend)
     }
+
+    /// Audit entries made at or after `from` and before `to` (either bound
+    /// may be left open), oldest first. Compares instants, not text: an
+    /// entry stored in another form than the store writes (such as
+    /// `2025-03-01 10:00:00` or `2025-03-01T12:00:00+07:00`) is compared
+    /// as the instant it names, to the millisecond.
+    pub async fn audit_between(
+        &self,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let sql = format!(
+            "SELECT seq, expert_id, at, actor, from_status, to_status, reason, prev_hash, hash
+             FROM audit
+             WHERE (?1 IS NULL OR {AT_UTC} >= ?1) AND (?2 IS NULL OR {AT_UTC} < ?2)
+             ORDER BY seq"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(from.map(codec::instant_text))
+            .bind(to.map(codec::instant_text))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(audit_from_row)
+            .collect()
+    }
+
+    /// Stores many new experts, each at version 1 with its audit entry, in
+    /// one transaction: the input is read once, in chunks of
+    /// [`IMPORT_CHUNK`], and each chunk is one multi-row insert of experts
+    /// and one of audit entries, sealed onto the audit chain. Returns how
+    /// many were stored. When an identity key is taken, in the store or
+    /// twice in the input, fails with [`StoreError::Duplicate`] and stores
+    /// nothing. Not retried: the input is consumed as it is written.
+    pub async fn import_experts<I>(&self, experts: I) -> Result<u64, StoreError>
+    where
+        I: IntoIterator<Item = (NewExpert, AuditDraft)>,
+    {
+        let mut tx = self.begin_write().await?;
+        let result = import_chunks(&mut tx, experts.into_iter()).await;
+        finish(tx, result).await
+    }
+
+    /// Every expert, ordered by id, read in one pass as the rows arrive
+    /// rather than collected first: for building a matching index over a
+    /// large roster.
+    pub fn experts_stream(&self) -> impl Stream<Item = Result<Expert, StoreError>> + Send + '_ {
+        sqlx::query("SELECT id, status, version, record FROM experts ORDER BY id")
+            .fetch(&self.pool)
+            .map(|row| row.map_err(backend).and_then(|row| expert_from_row(&row)))
+    }
+}
+
+/// The audit instant as the store's text form, for comparing: a value
+/// already in that form as it is, and any other form SQLite's date
+/// functions read (a space for `T`, an offset, no fraction) converted to
+/// UTC, to the millisecond SQLite keeps. A text comparison alone gets mixed
+/// forms wrong: `' '` sorts before `'T'`, and offsets are not applied.
+const AT_UTC: &str = "(CASE WHEN at GLOB \
+     '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]Z' \
+     THEN at ELSE strftime('%Y-%m-%dT%H:%M:%f', at) || '000Z' END)";
+
+/// How many experts [`SqliteStore::import_experts`] writes per statement:
+/// at most nine parameters each, well below SQLite's limit of 32,766 per
+/// statement.
+pub const IMPORT_CHUNK: usize = 1_000;
+
+async fn import_chunks(
+    conn: &mut SqliteConnection,
+    mut experts: impl Iterator<Item = (NewExpert, AuditDraft)>,
+) -> Result<u64, StoreError> {
+    let last: Option<(i64, Option<String>)> =
+        sqlx::query_as("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(backend)?;
+    let mut end = match last {
+        Some((seq, hash)) => (seq, hash.unwrap_or_else(|| GENESIS.to_owned())),
+        None => (0, GENESIS.to_owned()),
+    };
+    let mut stored = 0;
+    loop {
+        let chunk: Vec<(NewExpert, AuditDraft)> = experts.by_ref().take(IMPORT_CHUNK).collect();
+        if chunk.is_empty() {
+            return Ok(stored);
+        }
+        stored += import_chunk(conn, &chunk, &mut end).await?;
+    }
+}
+
+/// One multi-row insert of experts and one of their audit entries. Entries
+/// are numbered and sealed in input order after `end` (the last entry's
+/// number and hash), which moves on to the last of them.
+async fn import_chunk(
+    conn: &mut SqliteConnection,
+    chunk: &[(NewExpert, AuditDraft)],
+    end: &mut (i64, String),
+) -> Result<u64, StoreError> {
+    let mut rows = Vec::with_capacity(chunk.len());
+    for (new, _) in chunk {
+        let record = codec::expert_json(&new.profile, &new.nominations, None, new.term.as_ref())?;
+        rows.push((new.profile.identity_key(), new, record));
+    }
+    let mut insert = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO experts (identity_key, status, version, term_first, term_last, record) ",
+    );
+    insert.push_values(&rows, |mut row, (key, new, record)| {
+        row.push_bind(key.as_str())
+            .push_bind(new.status.as_str())
+            .push_bind(1_i64)
+            .push_bind(new.term.map(|t| codec::date_text(t.first_day)))
+            .push_bind(new.term.map(|t| codec::date_text(t.last_day)))
+            .push_bind(record.as_str());
+    });
+    insert.push(" RETURNING id, identity_key");
+    // RETURNING does not promise the input's order, so ids go by key.
+    let ids: HashMap<String, i64> = insert
+        .build_query_as::<(i64, String)>()
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| unique_or_backend(e, "expert", "identity"))?
+        .into_iter()
+        .map(|(id, key)| (key, id))
+        .collect();
+    let mut entries = Vec::with_capacity(chunk.len());
+    for ((key, _, _), (_, draft)) in rows.iter().zip(chunk) {
+        let id = ids.get(key).copied().ok_or_else(|| {
+            codec::corrupt("expert", key.clone(), "imported row not returned".into())
+        })?;
+        let seq = end.0 + 1;
+        let hash = chain_hash(seq, ExpertId(id), draft, &end.1);
+        let prev = std::mem::replace(&mut end.1, hash.clone());
+        end.0 = seq;
+        entries.push((seq, id, draft, prev, hash));
+    }
+    let mut audit = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO audit
+             (seq, expert_id, at, actor, from_status, to_status, reason, prev_hash, hash) ",
+    );
+    audit.push_values(&entries, |mut row, (seq, id, draft, prev, hash)| {
+        row.push_bind(*seq)
+            .push_bind(*id)
+            .push_bind(codec::instant_text(draft.at))
+            .push_bind(draft.actor.as_str())
+            .push_bind(draft.from.map(Status::as_str))
+            .push_bind(draft.to.as_str())
+            .push_bind(draft.reason.as_str())
+            .push_bind(prev.as_str())
+            .push_bind(hash.as_str());
+    });
+    audit.build().execute(&mut *conn).await.map_err(backend)?;
+    Ok(u64::try_from(entries.len()).unwrap_or(u64::MAX))
 }
 
 #[async_trait]
@@ -174,9 +338,11 @@ impl CallStore for SqliteStore {
 #[async_trait]
 impl ExpertStore for SqliteStore {
     async fn create_expert(&self, new: NewExpert, audit: AuditDraft) -> Result<Expert, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let result = insert_expert(&mut tx, &new, &audit).await;
-        let id = finish(tx, result).await?;
+        let id = retrying!(is_retryable, {
+            let mut tx = self.begin_write().await?;
+            let result = insert_expert(&mut tx, &new, &audit).await;
+            finish(tx, result).await
+        })?;
         Ok(Expert {
             id,
             version: 1,
@@ -234,9 +400,11 @@ impl ExpertStore for SqliteStore {
         expert: &Expert,
         audit: Option<AuditDraft>,
     ) -> Result<Expert, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let result = replace_expert(&mut tx, expert, audit.as_ref()).await;
-        finish(tx, result).await?;
+        retrying!(is_retryable, {
+            let mut tx = self.begin_write().await?;
+            let result = replace_expert(&mut tx, expert, audit.as_ref()).await;
+            finish(tx, result).await
+        })?;
         Ok(Expert {
             version: expert.version + 1,
             ..expert.clone()
@@ -247,7 +415,8 @@ impl ExpertStore for SqliteStore {
         let rows = match expert {
             Some(id) => {
                 sqlx::query(
-                    "SELECT seq, expert_id, at, actor, from_status, to_status, reason
+                    "SELECT seq, expert_id, at, actor, from_status, to_status, reason,
+                            prev_hash, hash
                      FROM audit WHERE expert_id = ? ORDER BY seq",
                 )
                 .bind(id.0)
@@ -256,7 +425,8 @@ impl ExpertStore for SqliteStore {
             }
             None => {
                 sqlx::query(
-                    "SELECT seq, expert_id, at, actor, from_status, to_status, reason
+                    "SELECT seq, expert_id, at, actor, from_status, to_status, reason,
+                            prev_hash, hash
                      FROM audit ORDER BY seq",
                 )
                 .fetch_all(&self.pool)
@@ -276,7 +446,7 @@ impl MissionStore for SqliteStore {
             "INSERT INTO requests (id, requester, record) VALUES (?, ?, ?)
              ON CONFLICT (id) DO NOTHING",
         )
-        .bind(&request.id)
+        .bind(request.key())
         .bind(&request.requester)
         .bind(record)
         .execute(&self.pool)
@@ -297,9 +467,11 @@ impl MissionStore for SqliteStore {
     }
 
     async fn save_engagement(&self, engagement: &Engagement) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        let result = upsert_engagement(&mut tx, engagement).await;
-        finish(tx, result).await
+        retrying!(is_retryable, {
+            let mut tx = self.begin_write().await?;
+            let result = upsert_engagement(&mut tx, engagement).await;
+            finish(tx, result).await
+        })
     }
 
     async fn engagements(&self, expert: Option<ExpertId>) -> Result<Vec<Engagement>, StoreError> {
@@ -440,21 +612,38 @@ async fn stale_or_missing(conn: &mut SqliteConnection, expert: &Expert) -> Store
     }
 }
 
+/// Appends an audit entry, numbered and sealed onto the last entry; the
+/// caller's transaction holds the write lock, so no entry can slip in
+/// between reading the last one and writing this one.
 async fn insert_audit(
     conn: &mut SqliteConnection,
     expert: ExpertId,
     audit: &AuditDraft,
 ) -> Result<(), StoreError> {
+    let last: Option<(i64, Option<String>)> =
+        sqlx::query_as("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(backend)?;
+    let (seq, prev) = match last {
+        Some((seq, hash)) => (seq + 1, hash.unwrap_or_else(|| GENESIS.to_owned())),
+        None => (1, GENESIS.to_owned()),
+    };
+    let hash = chain_hash(seq, expert, audit, &prev);
     sqlx::query(
-        "INSERT INTO audit (expert_id, at, actor, from_status, to_status, reason)
-         VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit
+             (seq, expert_id, at, actor, from_status, to_status, reason, prev_hash, hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
+    .bind(seq)
     .bind(expert.0)
     .bind(codec::instant_text(audit.at))
     .bind(&audit.actor)
     .bind(audit.from.map(Status::as_str))
     .bind(audit.to.as_str())
     .bind(&audit.reason)
+    .bind(prev)
+    .bind(hash)
     .execute(&mut *conn)
     .await
     .map_err(backend)?;
@@ -553,6 +742,10 @@ fn audit_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<AuditEntry, StoreErro
             to: codec::parse_status(to).map_err(corrupt)?,
             reason: row.try_get("reason").map_err(backend)?,
         },
+        seal: codec::seal(
+            row.try_get("prev_hash").map_err(backend)?,
+            row.try_get("hash").map_err(backend)?,
+        ),
     })
 }
 
@@ -591,6 +784,18 @@ fn unique_or_backend(err: sqlx::Error, entity: &'static str, key: &'static str) 
 const SQLITE_BUSY: i32 = 5;
 const SQLITE_LOCKED: i32 = 6;
 const SQLITE_IOERR: i32 = 10;
+
+/// Whether the store runs a write again after this error: the database
+/// stayed busy (`SQLITE_BUSY`) past the busy timeout. Constraint
+/// violations, conflicts and everything else fail at once.
+pub fn is_retryable(err: &StoreError) -> bool {
+    matches!(
+        sqlx_source(err),
+        Some(sqlx::Error::Database(db))
+            if db.code().and_then(|code| code.parse::<i32>().ok())
+                .is_some_and(|code| code & 0xff == SQLITE_BUSY)
+    )
+}
 
 fn backend(err: sqlx::Error) -> StoreError {
     StoreError::Backend {

@@ -131,8 +131,14 @@ impl Fixture {
     pub async fn include(&self, id: ExpertId) {
         let report = self.roster.screen(&rso(), id).await.unwrap();
         assert!(report.eligible(), "{report:?}");
-        self.roster.invite(&rso(), id).await.unwrap();
+        let invited = self.roster.invite(&rso(), id).await.unwrap();
         let profile = self.roster.expert(&rso(), id).await.unwrap().profile;
+        let redeemed = self
+            .roster
+            .redeem_invitation(invited.token.expose(), &profile.email)
+            .await
+            .unwrap();
+        assert_eq!(redeemed, id);
         self.roster
             .register(
                 &Actor::Expert(id),

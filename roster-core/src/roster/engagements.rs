@@ -1,0 +1,234 @@
+//! Previews and the engagement lifecycle: proposed, then accepted or
+//! declined, then completed with feedback.
+
+use super::{Roster, forbidden, require_rso};
+use crate::error::{Field, RosterError, StoreError, ValidationError};
+use crate::lifecycle::Actor;
+use crate::matching::{self, Shortlist};
+use crate::model::{Engagement, EngagementState, ExpertId, MissionRequest, request_key};
+
+impl Roster {
+    /// Ranks the roster for a request without recording anything: the
+    /// request is not stored and no engagement changes, so a preview never
+    /// moves rotation or load. The requesting member or an RSO officer.
+    pub async fn preview(
+        &self,
+        actor: &Actor,
+        mut request: MissionRequest,
+    ) -> Result<Shortlist, RosterError> {
+        self.check_request(actor, &mut request)?;
+        self.rank_now(&request).await
+    }
+
+    /// Proposes an expert for an issued request. The expert must pass every
+    /// hard filter now (load cap included); the reason is the error
+    /// otherwise. RSO only.
+    pub async fn propose(
+        &self,
+        actor: &Actor,
+        requester: &str,
+        request_id: &str,
+        expert: ExpertId,
+    ) -> Result<Engagement, RosterError> {
+        require_rso(actor, "propose experts")?;
+        let request = self.issued(requester, request_id).await?;
+        let shortlist = self.rank_now(&request).await?;
+        if !shortlist.ranked.iter().any(|r| r.expert == expert) {
+            return Err(
+                ValidationError::new(Field::new("expert"), shortlist.why_not(expert)).into(),
+            );
+        }
+        let engagement = Engagement {
+            request_id: request.key(),
+            expert,
+            window: request.window,
+            state: EngagementState::Proposed,
+        };
+        self.store.save_engagement(&engagement).await?;
+        tracing::info!(request = %engagement.request_id, expert = %expert, "expert proposed");
+        Ok(engagement)
+    }
+
+    /// Confirms a proposed engagement; from now on it holds the expert's days
+    /// and counts for rotation and the load cap. The filters are checked
+    /// again, so two proposals cannot together breach the cap. An RSO
+    /// officer, the requesting member or the expert.
+    pub async fn accept(
+        &self,
+        actor: &Actor,
+        requester: &str,
+        request_id: &str,
+        expert: ExpertId,
+    ) -> Result<Engagement, RosterError> {
+        self.may_answer(actor, requester, expert, "accept this engagement")?;
+        let request = self.issued(requester, request_id).await?;
+        let mut engagement = self.engagement(&request, expert, "accepted").await?;
+        match engagement.state {
+            EngagementState::Accepted => return Ok(engagement),
+            EngagementState::Proposed => {}
+            other => return Err(wrong_state(&engagement, other, "accepted")),
+        }
+        let shortlist = self.rank_now(&request).await?;
+        if !shortlist.ranked.iter().any(|r| r.expert == expert) {
+            return Err(
+                ValidationError::new(Field::new("expert"), shortlist.why_not(expert)).into(),
+            );
+        }
+        engagement.state = EngagementState::Accepted;
+        self.store.save_engagement(&engagement).await?;
+        tracing::info!(request = %engagement.request_id, expert = %expert, "engagement accepted");
+        Ok(engagement)
+    }
+
+    /// Declines a proposed or accepted engagement, freeing the expert's
+    /// days. An RSO officer, the requesting member or the expert.
+    pub async fn decline_engagement(
+        &self,
+        actor: &Actor,
+        requester: &str,
+        request_id: &str,
+        expert: ExpertId,
+    ) -> Result<Engagement, RosterError> {
+        self.may_answer(actor, requester, expert, "decline this engagement")?;
+        let request = self.issued(requester, request_id).await?;
+        let mut engagement = self.engagement(&request, expert, "declined").await?;
+        match engagement.state {
+            EngagementState::Declined => return Ok(engagement),
+            EngagementState::Proposed | EngagementState::Accepted => {}
+            other => return Err(wrong_state(&engagement, other, "declined")),
+        }
+        engagement.state = EngagementState::Declined;
+        self.store.save_engagement(&engagement).await?;
+        tracing::info!(request = %engagement.request_id, expert = %expert, "engagement declined");
+        Ok(engagement)
+    }
+
+    /// Records an accepted mission as carried out. RSO only.
+    // Post-mission feedback is not stored yet: `Engagement` has no field
+    // for it and the stores' engagement tables no column.
+    pub async fn complete(
+        &self,
+        actor: &Actor,
+        requester: &str,
+        request_id: &str,
+        expert: ExpertId,
+    ) -> Result<Engagement, RosterError> {
+        require_rso(actor, "record completed missions")?;
+        let request = self.issued(requester, request_id).await?;
+        let mut engagement = self.engagement(&request, expert, "completed").await?;
+        match engagement.state {
+            EngagementState::Completed => return Ok(engagement),
+            EngagementState::Accepted => {}
+            other => return Err(wrong_state(&engagement, other, "completed")),
+        }
+        engagement.state = EngagementState::Completed;
+        self.store.save_engagement(&engagement).await?;
+        tracing::info!(request = %engagement.request_id, expert = %expert, "mission completed");
+        Ok(engagement)
+    }
+
+    /// Access and validation shared by issuing and previewing a request.
+    pub(super) fn check_request(
+        &self,
+        actor: &Actor,
+        request: &mut MissionRequest,
+    ) -> Result<(), RosterError> {
+        match actor {
+            Actor::Rso(_) => {}
+            Actor::Participant(code) if *code == request.requester => {}
+            _ => return Err(forbidden(actor, "request experts for another member")),
+        }
+        self.membership
+            .requester(&request.requester, Field::new("requester"))?;
+        let errors = request.validate(self.taxonomy);
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.into())
+        }
+    }
+
+    /// Ranks the stored roster for a valid request, with today's engagements.
+    pub(super) async fn rank_now(
+        &self,
+        request: &MissionRequest,
+    ) -> Result<Shortlist, RosterError> {
+        let experts = self.store.experts().await?;
+        let engagements = self.store.engagements(None).await?;
+        let ctx = matching::Context {
+            taxonomy: self.taxonomy,
+            membership: &self.membership,
+            policy: &self.matching,
+            engagements: &engagements,
+            today: self.today(),
+        };
+        Ok(matching::rank(request, &experts, &ctx))
+    }
+
+    async fn issued(
+        &self,
+        requester: &str,
+        request_id: &str,
+    ) -> Result<MissionRequest, RosterError> {
+        let key = request_key(requester, request_id);
+        self.store.request(&key).await?.ok_or_else(|| {
+            StoreError::NotFound {
+                entity: "request",
+                id: key,
+            }
+            .into()
+        })
+    }
+
+    async fn engagement(
+        &self,
+        request: &MissionRequest,
+        expert: ExpertId,
+        to: &str,
+    ) -> Result<Engagement, RosterError> {
+        let key = request.key();
+        let found = self
+            .store
+            .engagements(Some(expert))
+            .await?
+            .into_iter()
+            .find(|e| e.request_id == key);
+        found.ok_or_else(|| {
+            ValidationError::new(
+                Field::new("expert"),
+                format!("{expert} was never proposed for {key}, so cannot be {to}"),
+            )
+            .into()
+        })
+    }
+
+    fn may_answer(
+        &self,
+        actor: &Actor,
+        requester: &str,
+        expert: ExpertId,
+        action: &'static str,
+    ) -> Result<(), RosterError> {
+        match actor {
+            Actor::Rso(_) => Ok(()),
+            Actor::Participant(code) if code == requester => Ok(()),
+            Actor::Expert(me) if *me == expert => Ok(()),
+            _ => Err(forbidden(actor, action)),
+        }
+    }
+}
+
+fn wrong_state(engagement: &Engagement, state: EngagementState, to: &str) -> RosterError {
+    let state = serde_json::to_value(state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    ValidationError::new(
+        Field::new("state"),
+        format!(
+            "the engagement of {} on {} is {state} and cannot be {to}",
+            engagement.expert, engagement.request_id
+        ),
+    )
+    .into()
+}

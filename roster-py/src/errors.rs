@@ -34,6 +34,9 @@ pub(crate) enum Class {
     Transition,
     /// `CallClosedError(RosterError)`.
     CallClosed,
+    /// `InvitationError(RosterError, PermissionError)`: one class for every
+    /// way a token can fail, so callers learn nothing about other tokens.
+    Invitation,
     /// `RosterError` itself, for errors no subclass describes.
     Base,
 }
@@ -49,6 +52,7 @@ impl Class {
             Class::Forbidden => "ForbiddenError",
             Class::Transition => "TransitionError",
             Class::CallClosed => "CallClosedError",
+            Class::Invitation => "InvitationError",
             Class::Base => "RosterError",
         }
     }
@@ -72,6 +76,14 @@ pub(crate) fn classify(err: &RosterError) -> Raised {
         RosterError::CallClosed(_) => Class::CallClosed,
         RosterError::Forbidden { .. } => Class::Forbidden,
         RosterError::Store(e) => store(e),
+        RosterError::Conflict { current, .. } => Class::Conflict {
+            current_version: Some(*current),
+        },
+        RosterError::InvitationInvalid => Class::Invitation,
+        RosterError::Document(e) => Class::Validation {
+            field: "cv".to_owned(),
+            errors: vec![("cv".to_owned(), e.to_string())],
+        },
         _ => Class::Base,
     };
     let message = match err {

@@ -16,6 +16,7 @@ __all__ = [
     "ConflictError",
     "DatabaseError",
     "ForbiddenError",
+    "InvitationError",
     "NotFoundError",
     "RosterError",
     "TransitionError",
@@ -107,3 +108,11 @@ class TransitionError(RosterError):
 
 class CallClosedError(RosterError):
     """No call for nominations is open for that year on that day."""
+
+
+class InvitationError(RosterError, PermissionError):
+    """An invitation token was not accepted.
+
+    Unknown, used, expired and misaddressed tokens all raise this one error
+    with one message, so a caller learns nothing about other tokens.
+    """

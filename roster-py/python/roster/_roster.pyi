@@ -115,10 +115,44 @@ class Roster:
     def invite(self, expert_id: int) -> dict[str, Any]:
         """Invites a nominated, eligible expert to register.
 
-        Returns the expert.
+        Returns the expert, with ``invitation``: ``{"token": ...,
+        "expires_at": ...}``. The token is shown once; the store keeps only
+        its hash.
 
         :raises TransitionError: unless the expert is nominated.
         :raises ValidationError: if the expert is not eligible.
+        """
+
+    def redeem_invitation(self, token: str, email: str) -> int:
+        """Redeems an invitation token for the address it was sent to.
+
+        Returns the expert's id; the letter case of the address does not
+        matter.
+
+        :raises InvitationError: for an unknown, used, expired or
+            misaddressed token (one error for all four).
+        """
+
+    def upload_cv(self, expert_id: int, file_name: str, content: bytes) -> dict[str, Any]:
+        """Checks a CV by its content (PDF, DOCX or ODT) and stores it.
+
+        Returns the stored document; a registration names its ``id`` as
+        ``cv_document``. ``file_name`` is display text only.
+
+        :raises ValidationError: with ``field`` ``"cv"`` when the file is
+            empty, too large, of another type, or does not match its name.
+        """
+
+    def sweep(self) -> dict[str, Any]:
+        """Expires lapsed terms and queues reminders of terms ending soon.
+
+        Returns ``{"expired": [ids], "reminded": [ids]}``.
+        """
+
+    def verify_audit_trail(self) -> dict[str, Any]:
+        """Checks the audit trail's hash chain.
+
+        Returns ``{"outcome": "ok", "entries": n}`` or the first break.
         """
 
     def register(self, expert_id: int, registration: dict[str, Any]) -> dict[str, Any]:

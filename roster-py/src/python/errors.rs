@@ -56,6 +56,7 @@ fn raise(py: Python<'_>, raised: Raised) -> PyErr {
         | Class::Forbidden
         | Class::Transition
         | Class::CallClosed
+        | Class::Invitation
         | Class::Base => PyErr::from_type(ty, (message,)),
     }
 }
@@ -68,6 +69,7 @@ fn class_type<'py>(py: Python<'py>, class: &Class) -> PyResult<Bound<'py, PyType
     static FORBIDDEN: PyOnceLock<Py<PyType>> = PyOnceLock::new();
     static TRANSITION: PyOnceLock<Py<PyType>> = PyOnceLock::new();
     static CALL_CLOSED: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    static INVITATION: PyOnceLock<Py<PyType>> = PyOnceLock::new();
     static BASE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
     let cell = match class {
         Class::Validation { .. } => &VALIDATION,
@@ -77,6 +79,7 @@ fn class_type<'py>(py: Python<'py>, class: &Class) -> PyResult<Bound<'py, PyType
         Class::Forbidden => &FORBIDDEN,
         Class::Transition => &TRANSITION,
         Class::CallClosed => &CALL_CLOSED,
+        Class::Invitation => &INVITATION,
         Class::Base => &BASE,
     };
     cell.import(py, MODULE, class.name()).cloned()

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 use roster_core::error::RosterError;
 use roster_core::{Actor, DEFAULT_ZONE, ExpertId, MemoryStore, Store};
 use tokio::runtime::Runtime;
@@ -136,10 +137,58 @@ impl PyRoster {
         to_python(py, &report)
     }
 
-    /// Invites a nominated, eligible expert to register.
+    /// Invites a nominated, eligible expert to register. The returned expert
+    /// carries `invitation`: the token for the link (shown once; the store
+    /// keeps only its hash) and when it expires.
     fn invite<'py>(&self, py: Python<'py>, expert_id: i64) -> PyResult<Bound<'py, PyAny>> {
-        let expert = self.run(py, self.roster().invite(&self.actor, ExpertId(expert_id)))?;
-        to_python(py, &expert)
+        let invited = self.run(py, self.roster().invite(&self.actor, ExpertId(expert_id)))?;
+        let out = to_python(py, &invited)?;
+        let invitation = PyDict::new(py);
+        invitation.set_item("token", invited.token.expose())?;
+        invitation.set_item("expires_at", invited.expires_at.to_rfc3339())?;
+        out.set_item("invitation", invitation)?;
+        Ok(out)
+    }
+
+    /// Redeems an invitation token for the address it was sent to; returns
+    /// the expert's id. Unknown, used, expired and misaddressed tokens all
+    /// raise the same `InvitationError`.
+    fn redeem_invitation(&self, py: Python<'_>, token: &str, email: &str) -> PyResult<i64> {
+        let id = self.run(py, self.roster().redeem_invitation(token, email))?;
+        Ok(id.0)
+    }
+
+    /// Checks an expert's CV by its content and stores it; returns the
+    /// stored document, whose `id` a registration names as `cv_document`.
+    fn upload_cv<'py>(
+        &self,
+        py: Python<'py>,
+        expert_id: i64,
+        file_name: &str,
+        content: Vec<u8>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let stored = self.run(
+            py,
+            self.roster().upload_cv(
+                &self.actor,
+                ExpertId(expert_id),
+                file_name,
+                std::io::Cursor::new(content),
+            ),
+        )?;
+        to_python(py, &stored)
+    }
+
+    /// Expires lapsed terms and queues reminders of terms ending soon.
+    fn sweep<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let report = self.run(py, self.roster().sweep())?;
+        to_python(py, &report)
+    }
+
+    /// Checks the audit trail's hash chain and reports the first break.
+    fn verify_audit_trail<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let report = self.run(py, self.roster().verify_audit_trail(&self.actor))?;
+        to_python(py, &report)
     }
 
     /// Completes an invited expert's registration.

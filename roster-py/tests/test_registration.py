@@ -1,0 +1,70 @@
+"""Invitations, CV uploads, the sweep and the audit chain from Python."""
+
+from __future__ import annotations
+
+import pytest
+
+import roster
+
+from samples import caseworker, nomination
+
+PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def invited(r: roster.Roster) -> tuple[int, str, str]:
+    """Nominates and invites the caseworker; returns id, token and address."""
+    expert = caseworker()
+    expert_id = r.nominate(nomination("PHL", expert))["expert"]
+    out = r.invite(expert_id)
+    assert out["status"] == "invited"
+    return expert_id, out["invitation"]["token"], expert["email"]
+
+
+def test_an_expert_redeems_uploads_and_registers(office: roster.Roster) -> None:
+    r = office
+    expert_id, token, email = invited(r)
+    assert len(token) >= 32
+    assert r.redeem_invitation(token, email.upper()) == expert_id
+    with pytest.raises(roster.InvitationError) as used:
+        r.redeem_invitation(token, email)
+    with pytest.raises(roster.InvitationError) as unknown:
+        r.redeem_invitation("not-a-token", email)
+    assert str(used.value) == str(unknown.value)
+
+    me = r.as_actor({"kind": "expert", "id": expert_id})
+    cv = me.upload_cv(expert_id, "../../etc/cv.pdf", PDF)
+    assert cv["kind"] == "pdf"
+    assert cv["display_name"] == "cv.pdf"
+    registered = me.register(
+        expert_id, {"profile": r.expert(expert_id)["profile"], "cv_document": cv["id"]}
+    )
+    assert registered["status"] == "registered"
+
+
+def test_a_wrong_address_leaves_the_token_usable(office: roster.Roster) -> None:
+    r = office
+    expert_id, token, email = invited(r)
+    with pytest.raises(roster.InvitationError):
+        r.redeem_invitation(token, "other@example.net")
+    assert r.redeem_invitation(token, email) == expert_id
+
+
+def test_a_cv_is_judged_by_its_content(office: roster.Roster) -> None:
+    r = office
+    expert_id, _, _ = invited(r)
+    with pytest.raises(roster.ValidationError) as err:
+        r.upload_cv(expert_id, "cv.pdf", b"MZ\x90\x00" + b"\x00" * 60)
+    assert err.value.field == "cv"
+    with pytest.raises(roster.ValidationError) as empty:
+        r.upload_cv(expert_id, "cv.pdf", b"")
+    assert empty.value.field == "cv"
+    assert str(err.value) != str(empty.value)
+
+
+def test_the_sweep_and_the_chain(office: roster.Roster) -> None:
+    r = office
+    invited(r)
+    assert r.sweep() == {"expired": [], "reminded": []}
+    report = r.verify_audit_trail()
+    assert report["outcome"] == "ok"
+    assert report["entries"] == 2

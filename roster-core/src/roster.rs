@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::{Clock, SystemClock};
 use crate::contact::email_key;
-use crate::documents::{CvPolicy, DocumentStore, MemoryDocuments, StoredDocument};
+use crate::documents::{CvPolicy, DocumentId, DocumentStore, MemoryDocuments, StoredDocument};
 use crate::eligibility::{self, Policy, Report};
 use crate::error::{Field, RosterError, StoreError};
 use crate::invitation::{InvitationToken, token_hash};
@@ -438,7 +438,7 @@ impl Roster {
             .iter()
             .chain(expert.nominations.first().map(|n| &n.nominator))
             .find_map(|code| self.membership.get(code)?.alpha2.clone());
-        let errors = registration.profile.validate(
+        let mut errors = registration.profile.validate(
             &Field::new("profile"),
             &Checks {
                 taxonomy: self.taxonomy,
@@ -446,6 +446,17 @@ impl Roster {
                 phone_region: phone_region.as_deref(),
             },
         );
+        // The CV must be one that passed the content checks of `upload_cv`.
+        let uploaded = match registration.cv_document.parse::<DocumentId>() {
+            Ok(doc) => self.documents.get(&doc).await?.is_some(),
+            Err(_) => false,
+        };
+        if !uploaded {
+            errors.push(crate::ValidationError::new(
+                Field::new("cv_document"),
+                "names no uploaded CV; upload the CV with upload_cv and give its id",
+            ));
+        }
         if !errors.is_empty() {
             return Err(errors.into());
         }

@@ -90,13 +90,20 @@ impl World {
             .redeem_invitation(invited.token.expose(), &email)
             .await
             .unwrap();
+        let cv_document = self
+            .roster
+            .upload_cv(&rso(), id, "cv.pdf", PDF)
+            .await
+            .unwrap()
+            .id
+            .to_string();
         self.roster
             .register(
                 &Actor::Expert(id),
                 id,
                 Registration {
                     profile: invited.expert.profile,
-                    cv_document: format!("cv-{}", id.0),
+                    cv_document,
                 },
             )
             .await
@@ -129,6 +136,9 @@ fn person(name: &str, email: &str) -> Profile {
 }
 
 const INVALID: &str = "the invitation link is not valid for this address: it may be mistyped, used, replaced or expired; ask the Regional Support Office for a new invitation";
+
+/// A minimal PDF, enough for the content check.
+const PDF: &[u8] = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
 
 #[tokio::test]
 async fn bl16_i1_redeems_once_with_the_address_in_any_case() {
@@ -352,9 +362,16 @@ async fn an_expert_registers_only_after_redeeming() {
         .await;
     w.roster.screen(&rso(), id).await.unwrap();
     let invited = w.roster.invite(&rso(), id).await.unwrap();
+    let cv_document = w
+        .roster
+        .upload_cv(&rso(), id, "cv.pdf", PDF)
+        .await
+        .unwrap()
+        .id
+        .to_string();
     let registration = Registration {
         profile: invited.expert.profile.clone(),
-        cv_document: "cv-1".into(),
+        cv_document,
     };
     let err = w
         .roster

@@ -77,6 +77,9 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// A minimal PDF, enough for the content check.
+const PDF: &[u8] = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
+
 /// What the model knows of one expert.
 #[derive(Debug, Clone, Default)]
 struct Expected {
@@ -240,6 +243,12 @@ impl Harness {
                     return;
                 };
                 let current = self.roster.expert(&rso(), id).await.unwrap().profile;
+                let cv_document = self
+                    .roster
+                    .upload_cv(&Actor::Expert(id), id, "cv.pdf", PDF)
+                    .await
+                    .map(|doc| doc.id.to_string())
+                    .unwrap_or_default();
                 let result = self
                     .roster
                     .register(
@@ -247,7 +256,7 @@ impl Harness {
                         id,
                         Registration {
                             profile: current,
-                            cv_document: format!("cv-{}", id.0),
+                            cv_document,
                         },
                     )
                     .await;

@@ -12,6 +12,9 @@ from typing import Any
 #: The day the tests run on: inside the 2025 call for nominations.
 TODAY = "2025-03-01"
 
+# A minimal PDF: CVs are checked by their content.
+PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
 CALL_2025 = {"year": 2025, "window": {"first": "2025-02-01", "last": "2025-04-30"}}
 
 

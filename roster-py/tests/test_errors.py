@@ -10,7 +10,7 @@ import pytest
 
 import roster
 
-from samples import CALL_2025, TODAY, caseworker, nomination, thai_request
+from samples import CALL_2025, PDF, TODAY, caseworker, nomination, thai_request
 
 
 def test_every_class_shares_the_base_and_a_builtin() -> None:
@@ -199,7 +199,8 @@ def test_extreme_input_never_panics(office: roster.Roster, change: dict[str, Any
     expert_id = office.nominate(nomination("PHL", caseworker()))["expert"]
     office.screen(expert_id)
     office.invite(expert_id)
-    office.register(expert_id, {"profile": caseworker(), "cv_document": "cv-1"})
+    cv = office.upload_cv(expert_id, "cv.pdf", PDF)
+    office.register(expert_id, {"profile": caseworker(), "cv_document": cv["id"]})
     office.include(expert_id)
     try:
         office.match_request(thai_request(**change))

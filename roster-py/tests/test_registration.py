@@ -6,9 +6,7 @@ import pytest
 
 import roster
 
-from samples import caseworker, nomination
-
-PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+from samples import PDF, caseworker, nomination
 
 
 def invited(r: roster.Roster) -> tuple[int, str, str]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import roster
 
-from samples import CALL_2025, TODAY, caseworker, nomination, protection_officer, thai_request
+from samples import CALL_2025, PDF, TODAY, caseworker, nomination, protection_officer, thai_request
 
 
 class Heartbeat:
@@ -133,7 +133,8 @@ def test_threads_share_one_roster(tmp_path: Path) -> None:
         expert_id = r.nominate(nomination(nominator, profile))["expert"]
         r.screen(expert_id)
         r.invite(expert_id)
-        r.register(expert_id, {"profile": profile, "cv_document": f"cv-{expert_id}"})
+        cv = r.upload_cv(expert_id, "cv.pdf", PDF)
+        r.register(expert_id, {"profile": profile, "cv_document": cv["id"]})
         r.include(expert_id)
 
     def match(i: int) -> list[int]:

@@ -8,6 +8,7 @@ from typing import Any
 import roster
 
 from samples import (
+    PDF,
     away_in_july,
     basic_english,
     caseworker,
@@ -25,7 +26,8 @@ def onboard(r: roster.Roster, expert_id: int, profile: dict[str, Any]) -> dict[s
     report = r.screen(expert_id)
     assert all(f["met"] for f in report["findings"] if f["required"]), report
     assert r.invite(expert_id)["status"] == "invited"
-    registered = r.register(expert_id, {"profile": profile, "cv_document": f"cv-{expert_id:04d}"})
+    cv = r.upload_cv(expert_id, f"cv-{expert_id:04d}.pdf", PDF)
+    registered = r.register(expert_id, {"profile": profile, "cv_document": cv["id"]})
     assert registered["status"] == "registered"
     return r.include(expert_id)
 

@@ -139,13 +139,14 @@ impl Fixture {
             .await
             .unwrap();
         assert_eq!(redeemed, id);
+        let cv_document = upload_cv(&self.roster, id).await;
         self.roster
             .register(
                 &Actor::Expert(id),
                 id,
                 Registration {
                     profile,
-                    cv_document: format!("cv-{}", id.0),
+                    cv_document,
                 },
             )
             .await
@@ -174,4 +175,17 @@ pub fn request(id: &str, themes: &[&str]) -> MissionRequest {
         experts_wanted: 2,
         excluded: vec![],
     }
+}
+
+/// A minimal PDF, enough for the content check.
+pub const PDF: &[u8] = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
+
+/// Uploads a minimal PDF as the expert's CV and returns its id.
+pub async fn upload_cv(roster: &Roster, id: ExpertId) -> String {
+    roster
+        .upload_cv(&rso(), id, "cv.pdf", PDF)
+        .await
+        .unwrap()
+        .id
+        .to_string()
 }

@@ -140,9 +140,13 @@ macro_rules! conformance_tests {
             identity_change_frees_the_old_key,
             experts_with_status_filters_and_orders,
             audit_trail_counts_from_one_without_gaps,
-            save_call_replaces_the_call_of_its_year,
+            create_call_stores_version_one_and_refuses_a_taken_year,
+            update_call_bumps_the_version_and_refuses_stale_or_missing,
             save_request_keeps_the_first_version,
-            save_engagement_upserts,
+            create_engagement_stores_version_one_and_refuses_a_second,
+            update_engagement_bumps_the_version,
+            stale_engagement_update_is_conflict_and_changes_nothing,
+            update_of_missing_engagement_is_not_found,
             overlapping_blocking_engagements_are_refused,
             non_blocking_engagements_may_overlap,
             concurrent_overlapping_engagements_store_one,
@@ -750,28 +754,100 @@ pub async fn audit_trail_counts_from_one_without_gaps(store: &dyn Store) {
     assert!(ok(store.audit_trail(Some(unknown)).await, "audit_trail").is_empty());
 }
 
-/// `save_call` stores a call and replaces the call of the same year,
-/// leaving other years alone.
-pub async fn save_call_replaces_the_call_of_its_year(store: &dyn Store) {
+/// `create_call` stores a call at version 1, whatever version it is given,
+/// and refuses a second call of the same year with `Duplicate`, keeping the
+/// first.
+pub async fn create_call_stores_version_one_and_refuses_a_taken_year(store: &dyn Store) {
     let first = Call {
         year: 2025,
         window: range("2025-02-01", "2025-03-31"),
+        version: 7,
     };
-    ok(store.save_call(&first).await, "save_call");
-    assert_eq!(ok(store.call(2025).await, "call"), Some(first));
+    let stored = ok(store.create_call(&first).await, "create_call");
+    let want = Call {
+        version: 1,
+        ..first.clone()
+    };
+    assert_eq!(stored, want);
+    assert_eq!(ok(store.call(2025).await, "call"), Some(want.clone()));
     let other = Call {
         year: 2026,
         window: range("2026-01-15", "2026-02-28"),
+        version: 1,
     };
-    ok(store.save_call(&other).await, "save_call");
-    let extended = Call {
-        year: 2025,
+    ok(store.create_call(&other).await, "create_call");
+    let again = Call {
         window: range("2025-02-01", "2025-04-30"),
+        ..first
     };
-    ok(store.save_call(&extended).await, "save_call");
-    assert_eq!(ok(store.call(2025).await, "call"), Some(extended));
+    expect_duplicate(
+        store.create_call(&again).await,
+        "call",
+        "year",
+        "second call of 2025",
+    );
+    assert_eq!(ok(store.call(2025).await, "call"), Some(want));
     assert_eq!(ok(store.call(2026).await, "call"), Some(other));
     assert_eq!(ok(store.call(2024).await, "call"), None);
+}
+
+/// `update_call` replaces the window against the stored version and stores
+/// one version more; a stale version fails with `Conflict` naming both
+/// versions, a year without a call with `NotFound`, and neither changes
+/// anything.
+pub async fn update_call_bumps_the_version_and_refuses_stale_or_missing(store: &dyn Store) {
+    let opened = ok(
+        store
+            .create_call(&Call {
+                year: 2025,
+                window: range("2025-02-01", "2025-03-31"),
+                version: 1,
+            })
+            .await,
+        "create_call",
+    );
+    let extended = Call {
+        window: range("2025-02-01", "2025-04-30"),
+        ..opened.clone()
+    };
+    let stored = ok(store.update_call(&extended).await, "update_call");
+    let want = Call {
+        version: 2,
+        ..extended
+    };
+    assert_eq!(stored, want);
+    assert_eq!(ok(store.call(2025).await, "call"), Some(want.clone()));
+
+    let stale = Call {
+        window: range("2025-01-01", "2025-01-31"),
+        ..opened
+    };
+    match store.update_call(&stale).await {
+        Err(StoreError::Conflict {
+            entity,
+            id,
+            expected,
+            current,
+        }) => assert_eq!(
+            (entity, id.as_str(), expected, current),
+            ("call", "2025", 1, 2)
+        ),
+        other => panic!("stale call update: expected Conflict, got {other:?}"),
+    }
+    assert_eq!(ok(store.call(2025).await, "call"), Some(want));
+
+    let missing = Call {
+        year: 2030,
+        window: range("2030-02-01", "2030-03-31"),
+        version: 1,
+    };
+    match store.update_call(&missing).await {
+        Err(StoreError::NotFound { entity, id }) => {
+            assert_eq!((entity, id.as_str()), ("call", "2030"));
+        }
+        other => panic!("update of a missing call: expected NotFound, got {other:?}"),
+    }
+    assert_eq!(ok(store.call(2030).await, "call"), None);
 }
 
 /// `save_request` stores a new request and returns `true`; for a known key
@@ -809,27 +885,132 @@ pub async fn save_request_keeps_the_first_version(store: &dyn Store) {
     );
 }
 
-/// `save_engagement` inserts, then replaces the engagement of the same
-/// request and expert.
-pub async fn save_engagement_upserts(store: &dyn Store) {
+/// `create_engagement` stores an engagement at version 1, whatever version
+/// it is given, and refuses a second engagement of the same expert on the
+/// same request with `Duplicate`, keeping the first.
+pub async fn create_engagement_stores_version_one_and_refuses_a_second(store: &dyn Store) {
     let expert = create(store, "ana@example.org").await;
     let req = saved_request(store, "R-1", "2025-07-01", "2025-07-10").await;
-    let mut engagement = engage(&req, expert.id, EngagementState::Proposed);
-    ok(store.save_engagement(&engagement).await, "save_engagement");
-    assert_eq!(
-        ok(store.engagements(None).await, "engagements"),
-        [engagement.clone()]
+    let proposal = Engagement {
+        version: 5,
+        ..engage(&req, expert.id, EngagementState::Proposed)
+    };
+    let stored = ok(
+        store.create_engagement(&proposal).await,
+        "create_engagement",
     );
+    let want = [engage(&req, expert.id, EngagementState::Proposed)];
+    assert_eq!([stored], want);
+    assert_eq!(ok(store.engagements(None).await, "engagements"), want);
 
+    let second = engage(&req, expert.id, EngagementState::Declined);
+    expect_duplicate(
+        store.create_engagement(&second).await,
+        "engagement",
+        "request and expert",
+        "second engagement on one request",
+    );
+    assert_eq!(ok(store.engagements(None).await, "engagements"), want);
+}
+
+/// `update_engagement` replaces state and window against the stored
+/// version and stores one version more at every change.
+pub async fn update_engagement_bumps_the_version(store: &dyn Store) {
+    let expert = create(store, "ana@example.org").await;
+    let req = saved_request(store, "R-1", "2025-07-01", "2025-07-10").await;
+    let mut engagement = ok(
+        store
+            .create_engagement(&engage(&req, expert.id, EngagementState::Proposed))
+            .await,
+        "create_engagement",
+    );
     engagement.state = EngagementState::Accepted;
     engagement.window = range("2025-07-02", "2025-07-09");
-    ok(store.save_engagement(&engagement).await, "save_engagement");
-    engagement.state = EngagementState::Completed;
-    ok(store.save_engagement(&engagement).await, "save_engagement");
+    let accepted = ok(
+        store.update_engagement(&engagement).await,
+        "update_engagement",
+    );
+    assert_eq!(
+        accepted,
+        Engagement {
+            version: 2,
+            ..engagement.clone()
+        }
+    );
+    let completed = ok(
+        store
+            .update_engagement(&Engagement {
+                state: EngagementState::Completed,
+                ..accepted
+            })
+            .await,
+        "update_engagement",
+    );
+    assert_eq!(completed.version, 3);
+    assert_eq!(completed.state, EngagementState::Completed);
+    assert_eq!(completed.window, range("2025-07-02", "2025-07-09"));
     assert_eq!(
         ok(store.engagements(Some(expert.id)).await, "engagements"),
-        [engagement]
+        [completed]
     );
+}
+
+/// A change made against a stale version of an engagement fails with
+/// `Conflict` naming both versions, and nothing changes.
+pub async fn stale_engagement_update_is_conflict_and_changes_nothing(store: &dyn Store) {
+    let expert = create(store, "ana@example.org").await;
+    let req = saved_request(store, "R-1", "2025-07-01", "2025-07-10").await;
+    let read = ok(
+        store
+            .create_engagement(&engage(&req, expert.id, EngagementState::Proposed))
+            .await,
+        "create_engagement",
+    );
+    let declined = ok(
+        store
+            .update_engagement(&Engagement {
+                state: EngagementState::Declined,
+                ..read.clone()
+            })
+            .await,
+        "update_engagement",
+    );
+    let before = snapshot(store).await;
+    let stale = Engagement {
+        state: EngagementState::Accepted,
+        ..read
+    };
+    match store.update_engagement(&stale).await {
+        Err(StoreError::Conflict {
+            entity,
+            id,
+            expected,
+            current,
+        }) => assert_eq!(
+            (entity, id, expected, current),
+            ("engagement", format!("KHM/R-1/{}", expert.id), 1, 2)
+        ),
+        other => panic!("stale engagement update: expected Conflict, got {other:?}"),
+    }
+    assert_eq!(snapshot(store).await, before);
+    assert_eq!(ok(store.engagements(None).await, "engagements"), [declined]);
+}
+
+/// Updating an engagement that was never created fails with `NotFound`
+/// and stores nothing.
+pub async fn update_of_missing_engagement_is_not_found(store: &dyn Store) {
+    let expert = create(store, "ana@example.org").await;
+    let req = saved_request(store, "R-1", "2025-07-01", "2025-07-10").await;
+    for who in [expert.id, ExpertId(expert.id.0 + 1000)] {
+        let ghost = engage(&req, who, EngagementState::Accepted);
+        match store.update_engagement(&ghost).await {
+            Err(StoreError::NotFound { entity, id }) => {
+                assert_eq!((entity, id), ("engagement", format!("KHM/R-1/{who}")));
+            }
+            other => panic!("update of a missing engagement: expected NotFound, got {other:?}"),
+        }
+    }
+    assert!(ok(store.engagements(None).await, "engagements").is_empty());
 }
 
 /// An accepted or completed engagement that shares a day with another
@@ -842,7 +1023,10 @@ pub async fn overlapping_blocking_engagements_are_refused(store: &dyn Store) {
     let inside = saved_request(store, "R-3", "2025-07-03", "2025-07-04").await;
     let around = saved_request(store, "R-4", "2025-06-01", "2025-08-01").await;
     let accepted = engage(&july, expert.id, EngagementState::Accepted);
-    ok(store.save_engagement(&accepted).await, "save_engagement");
+    ok(
+        store.create_engagement(&accepted).await,
+        "create_engagement",
+    );
     let before = ok(store.engagements(None).await, "engagements");
 
     for (req, state) in [
@@ -851,7 +1035,7 @@ pub async fn overlapping_blocking_engagements_are_refused(store: &dyn Store) {
         (&around, EngagementState::Accepted),
     ] {
         let clash = engage(req, expert.id, state);
-        let result = store.save_engagement(&clash).await;
+        let result = store.create_engagement(&clash).await;
         expect_duplicate_entity(result, "engagement", "overlapping blocking engagement");
         assert_eq!(ok(store.engagements(None).await, "engagements"), before);
     }
@@ -859,13 +1043,16 @@ pub async fn overlapping_blocking_engagements_are_refused(store: &dyn Store) {
     // Promoting a proposal onto booked days is refused too, and the
     // proposal stays as it was.
     let proposal = engage(&last_day, expert.id, EngagementState::Proposed);
-    ok(store.save_engagement(&proposal).await, "save_engagement");
+    ok(
+        store.create_engagement(&proposal).await,
+        "create_engagement",
+    );
     let before = ok(store.engagements(None).await, "engagements");
     let promoted = Engagement {
         state: EngagementState::Accepted,
         ..proposal
     };
-    let result = store.save_engagement(&promoted).await;
+    let result = store.update_engagement(&promoted).await;
     expect_duplicate_entity(result, "engagement", "promoted onto booked days");
     assert_eq!(ok(store.engagements(None).await, "engagements"), before);
 
@@ -874,7 +1061,11 @@ pub async fn overlapping_blocking_engagements_are_refused(store: &dyn Store) {
         state: EngagementState::Completed,
         ..accepted
     };
-    ok(store.save_engagement(&completed).await, "save_engagement");
+    let stored = ok(
+        store.update_engagement(&completed).await,
+        "update_engagement",
+    );
+    assert_eq!(stored.version, 2);
 }
 
 /// Proposed and declined engagements hold no days: they may overlap
@@ -896,13 +1087,19 @@ pub async fn non_blocking_engagements_may_overlap(store: &dyn Store) {
         engage(&before, ana.id, EngagementState::Completed),
     ];
     for engagement in &saves {
-        ok(store.save_engagement(engagement).await, "save_engagement");
+        ok(
+            store.create_engagement(engagement).await,
+            "create_engagement",
+        );
     }
     let declined = Engagement {
         state: EngagementState::Declined,
         ..engage(&overlap, ana.id, EngagementState::Proposed)
     };
-    ok(store.save_engagement(&declined).await, "save_engagement");
+    ok(
+        store.update_engagement(&declined).await,
+        "update_engagement",
+    );
     assert_eq!(ok(store.engagements(None).await, "engagements").len(), 6);
 }
 
@@ -917,15 +1114,17 @@ pub async fn concurrent_overlapping_engagements_store_one(store: &dyn Store) {
     let e2 = engage(&two, expert.id, EngagementState::Accepted);
     let e3 = engage(&three, expert.id, EngagementState::Accepted);
     let (a, b, c) = tokio::join!(
-        store.save_engagement(&e1),
-        store.save_engagement(&e2),
-        store.save_engagement(&e3)
+        store.create_engagement(&e1),
+        store.create_engagement(&e2),
+        store.create_engagement(&e3)
     );
     let mut stored = 0;
     for result in [a, b, c] {
         match result {
-            Ok(()) => stored += 1,
-            Err(e) => expect_duplicate_entity::<()>(Err(e), "engagement", "concurrent booking"),
+            Ok(_) => stored += 1,
+            Err(e) => {
+                expect_duplicate_entity::<Engagement>(Err(e), "engagement", "concurrent booking")
+            }
         }
     }
     assert_eq!(stored, 1, "concurrent overlapping bookings");
@@ -953,7 +1152,10 @@ pub async fn engagements_filter_and_order(store: &dyn Store) {
     for req in &requests {
         for expert in [chai.id, ana.id, bo.id] {
             let engagement = engage(req, expert, EngagementState::Accepted);
-            ok(store.save_engagement(&engagement).await, "save_engagement");
+            ok(
+                store.create_engagement(&engagement).await,
+                "create_engagement",
+            );
             saved.push(engagement);
         }
     }
@@ -1519,7 +1721,7 @@ pub async fn engagement_needs_a_stored_expert_and_request(store: &dyn Store) {
     let stored = saved_request(store, "R-1", "2025-09-01", "2025-09-05").await;
     let unsaved = request("R-2", range("2025-10-01", "2025-10-05"));
     match store
-        .save_engagement(&engage(&unsaved, expert.id, EngagementState::Proposed))
+        .create_engagement(&engage(&unsaved, expert.id, EngagementState::Proposed))
         .await
     {
         Err(StoreError::NotFound { entity, id }) => {
@@ -1528,7 +1730,7 @@ pub async fn engagement_needs_a_stored_expert_and_request(store: &dyn Store) {
         other => panic!("engagement on a missing request: expected NotFound, got {other:?}"),
     }
     match store
-        .save_engagement(&engage(&stored, ExpertId(999), EngagementState::Accepted))
+        .create_engagement(&engage(&stored, ExpertId(999), EngagementState::Accepted))
         .await
     {
         Err(StoreError::NotFound { entity, id }) => {
@@ -1602,6 +1804,7 @@ fn engage(request: &MissionRequest, expert: ExpertId, state: EngagementState) ->
         expert,
         window: request.window,
         state,
+        version: 1,
     }
 }
 

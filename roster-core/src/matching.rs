@@ -465,7 +465,7 @@ pub fn recent_missions(
     engagements: &[Engagement],
 ) -> u32 {
     let key = request.key();
-    let since = request.window.first - chrono::Duration::days(365);
+    let since = days_before(request.window.first, 365);
     engagements
         .iter()
         .filter(|e| {
@@ -479,7 +479,13 @@ pub fn recent_missions(
 
 /// The first day of the load cap's period for `request`.
 pub fn load_period_start(request: &MissionRequest, cap: LoadCap) -> NaiveDate {
-    request.window.first - chrono::Duration::days(i64::from(cap.period_days))
+    days_before(request.window.first, cap.period_days.into())
+}
+
+/// `days` days before `day`, saturating at the start of the calendar.
+fn days_before(day: NaiveDate, days: u64) -> NaiveDate {
+    day.checked_sub_days(chrono::Days::new(days))
+        .unwrap_or(NaiveDate::MIN)
 }
 
 /// Every hard filter `expert` fails for `request`, in filter order, with the

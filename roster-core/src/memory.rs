@@ -134,9 +134,43 @@ impl Inner {
 
 #[async_trait]
 impl CallStore for MemoryStore {
-    async fn save_call(&self, call: &Call) -> Result<(), StoreError> {
-        self.lock().calls.insert(call.year, call.clone());
-        Ok(())
+    async fn create_call(&self, call: &Call) -> Result<Call, StoreError> {
+        let mut inner = self.lock();
+        if inner.calls.contains_key(&call.year) {
+            return Err(StoreError::Duplicate {
+                entity: "call",
+                key: "year",
+            });
+        }
+        let stored = Call {
+            version: 1,
+            ..call.clone()
+        };
+        inner.calls.insert(call.year, stored.clone());
+        Ok(stored)
+    }
+
+    async fn update_call(&self, call: &Call) -> Result<Call, StoreError> {
+        let mut inner = self.lock();
+        let Some(stored) = inner.calls.get_mut(&call.year) else {
+            return Err(StoreError::NotFound {
+                entity: "call",
+                id: call.year.to_string(),
+            });
+        };
+        if stored.version != call.version {
+            return Err(StoreError::Conflict {
+                entity: "call",
+                id: call.year.to_string(),
+                expected: call.version,
+                current: stored.version,
+            });
+        }
+        *stored = Call {
+            version: call.version + 1,
+            ..call.clone()
+        };
+        Ok(stored.clone())
     }
 
     async fn call(&self, year: i32) -> Result<Option<Call>, StoreError> {
@@ -233,7 +267,7 @@ impl MissionStore for MemoryStore {
         Ok(self.lock().requests.get(key).cloned())
     }
 
-    async fn save_engagement(&self, engagement: &Engagement) -> Result<(), StoreError> {
+    async fn create_engagement(&self, engagement: &Engagement) -> Result<Engagement, StoreError> {
         let mut inner = self.lock();
         // As the databases' foreign keys do.
         if !inner.experts.contains_key(&engagement.expert) {
@@ -248,25 +282,49 @@ impl MissionStore for MemoryStore {
                 id: engagement.request_id.clone(),
             });
         }
-        if engagement.blocks() {
-            let clash = inner.engagements.values().any(|other| {
-                other.expert == engagement.expert
-                    && other.request_id != engagement.request_id
-                    && other.blocks()
-                    && other.window.overlaps(&engagement.window)
+        let key = (engagement.request_id.clone(), engagement.expert);
+        if inner.engagements.contains_key(&key) {
+            return Err(StoreError::Duplicate {
+                entity: "engagement",
+                key: "request and expert",
             });
-            if clash {
-                return Err(StoreError::Duplicate {
+        }
+        check_overlap(&inner.engagements, engagement)?;
+        let stored = Engagement {
+            version: 1,
+            ..engagement.clone()
+        };
+        inner.engagements.insert(key, stored.clone());
+        Ok(stored)
+    }
+
+    async fn update_engagement(&self, engagement: &Engagement) -> Result<Engagement, StoreError> {
+        let mut inner = self.lock();
+        let key = (engagement.request_id.clone(), engagement.expert);
+        let current = match inner.engagements.get(&key) {
+            Some(stored) => stored.version,
+            None => {
+                return Err(StoreError::NotFound {
                     entity: "engagement",
-                    key: "expert and overlapping days",
+                    id: engagement.id(),
                 });
             }
+        };
+        if current != engagement.version {
+            return Err(StoreError::Conflict {
+                entity: "engagement",
+                id: engagement.id(),
+                expected: engagement.version,
+                current,
+            });
         }
-        inner.engagements.insert(
-            (engagement.request_id.clone(), engagement.expert),
-            engagement.clone(),
-        );
-        Ok(())
+        check_overlap(&inner.engagements, engagement)?;
+        let stored = Engagement {
+            version: current + 1,
+            ..engagement.clone()
+        };
+        inner.engagements.insert(key, stored.clone());
+        Ok(stored)
     }
 
     async fn engagements(&self, expert: Option<ExpertId>) -> Result<Vec<Engagement>, StoreError> {
@@ -485,4 +543,26 @@ impl RevocationStore for MemoryStore {
         request.decision = Some(decision.clone());
         Ok(request.clone())
     }
+}
+
+/// Refuses a blocking engagement that would share a day with another
+/// blocking engagement of the same expert.
+fn check_overlap(
+    engagements: &BTreeMap<(String, ExpertId), Engagement>,
+    engagement: &Engagement,
+) -> Result<(), StoreError> {
+    let clash = engagement.blocks()
+        && engagements.values().any(|other| {
+            other.expert == engagement.expert
+                && other.request_id != engagement.request_id
+                && other.blocks()
+                && other.window.overlaps(&engagement.window)
+        });
+    if clash {
+        return Err(StoreError::Duplicate {
+            entity: "engagement",
+            key: "expert and overlapping days",
+        });
+    }
+    Ok(())
 }

@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
@@ -490,6 +490,10 @@ pub struct Call {
     /// First and last day on which nominations are accepted, in the roster's
     /// time zone.
     pub window: DateRange,
+    /// Incremented on every change; changes are made against a version.
+    /// Ignored when a call is opened, which stores version 1.
+    #[serde(default = "first_version")]
+    pub version: u64,
 }
 
 /// A nomination: a member or observer puts an expert forward in a call.
@@ -659,6 +663,17 @@ impl MissionRequest {
                 ),
             ));
         }
+        for (name, day) in [
+            ("window.first", self.window.first),
+            ("window.last", self.window.last),
+        ] {
+            if !(1900..=9999).contains(&day.year()) {
+                errors.push(ValidationError::new(
+                    field.key(name),
+                    format!("{day} is outside the years 1900 to 9999"),
+                ));
+            }
+        }
         if self.experts_wanted == 0 {
             errors.push(ValidationError::new(
                 field.key("experts_wanted"),
@@ -699,9 +714,23 @@ pub struct Engagement {
     pub window: DateRange,
     /// Where it stands.
     pub state: EngagementState,
+    /// Incremented on every change; changes are made against a version.
+    #[serde(default = "first_version")]
+    pub version: u64,
+}
+
+/// The version of a record as first stored, and of records written before
+/// they carried one.
+fn first_version() -> u64 {
+    1
 }
 
 impl Engagement {
+    /// The engagement's id in errors and logs: request key and expert.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.request_id, self.expert)
+    }
+
     /// Whether the engagement holds the expert's days.
     pub fn blocks(&self) -> bool {
         matches!(

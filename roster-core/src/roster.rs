@@ -184,22 +184,47 @@ impl Roster {
         self.now().with_timezone(&self.zone).date_naive()
     }
 
-    /// Opens (or replaces) the call for nominations of a year. RSO only.
+    /// Opens the call for nominations of a year, stored at version 1. RSO
+    /// only. Opening again with the same window returns the stored call
+    /// unchanged, so a setup can be re-run; a different window is refused,
+    /// since changing a call goes through [`update_call`](Roster::update_call).
     pub async fn open_call(&self, actor: &Actor, call: Call) -> Result<Call, RosterError> {
         require_rso(actor, "open a call for nominations")?;
-        if call.window.last < call.window.first {
-            return Err(crate::ValidationError::new(
-                Field::new("window"),
-                format!(
-                    "ends on {}, before it starts on {}",
-                    call.window.last, call.window.first
-                ),
-            )
-            .into());
+        check_call_window(&call)?;
+        if let Some(stored) = self.store.call(call.year).await? {
+            return same_call(stored, &call);
         }
-        self.store.save_call(&call).await?;
-        tracing::info!(year = call.year, "call for nominations saved");
-        Ok(call)
+        match self.store.create_call(&call).await {
+            Ok(stored) => {
+                tracing::info!(year = stored.year, "call for nominations opened");
+                Ok(stored)
+            }
+            // Opened by someone else since the read above.
+            Err(StoreError::Duplicate { .. }) => match self.store.call(call.year).await? {
+                Some(stored) => same_call(stored, &call),
+                None => Err(StoreError::NotFound {
+                    entity: "call",
+                    id: call.year.to_string(),
+                }
+                .into()),
+            },
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Changes the window of an opened call, against the version that was
+    /// read: a stale version fails with [`StoreError::Conflict`] and
+    /// changes nothing. Returns the stored call, one version on. RSO only.
+    pub async fn update_call(&self, actor: &Actor, call: Call) -> Result<Call, RosterError> {
+        require_rso(actor, "change a call for nominations")?;
+        check_call_window(&call)?;
+        let stored = self.store.update_call(&call).await?;
+        tracing::info!(
+            year = stored.year,
+            version = stored.version,
+            "call for nominations changed"
+        );
+        Ok(stored)
     }
 
     /// Records a nomination. The nominator (or an RSO officer entering it on
@@ -952,9 +977,19 @@ impl Roster {
     ) -> Result<Invited, RosterError> {
         let token = InvitationToken::generate().map_err(RosterError::Randomness)?;
         let issued_at = self.now();
+        // A validity that is not positive would make a token that never
+        // works, and one past the calendar one that never expires; both are
+        // refused rather than saturated.
+        let valid_for = self.lifecycle.invitation_valid_for;
         let expires_at = issued_at
-            .checked_add_signed(self.lifecycle.invitation_valid_for)
-            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+            .checked_add_signed(valid_for)
+            .filter(|_| valid_for > chrono::TimeDelta::zero())
+            .ok_or_else(|| {
+                crate::ValidationError::new(
+                    Field::new("lifecycle.invitation_valid_for"),
+                    format!("must be a positive period within the calendar, not {valid_for}"),
+                )
+            })?;
         let new = NewInvitation {
             expert: expert.id,
             token_hash: token.hash(),
@@ -1006,6 +1041,35 @@ fn require_rso_or_system(actor: &Actor, action: &'static str) -> Result<(), Rost
         Actor::Rso(_) | Actor::System => Ok(()),
         _ => Err(forbidden(actor, action)),
     }
+}
+
+fn check_call_window(call: &Call) -> Result<(), RosterError> {
+    if call.window.last < call.window.first {
+        return Err(crate::ValidationError::new(
+            Field::new("window"),
+            format!(
+                "ends on {}, before it starts on {}",
+                call.window.last, call.window.first
+            ),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The stored call when `asked` opens it again with the same window.
+fn same_call(stored: Call, asked: &Call) -> Result<Call, RosterError> {
+    if stored.window == asked.window {
+        return Ok(stored);
+    }
+    Err(crate::ValidationError::new(
+        Field::new("window"),
+        format!(
+            "the call of {} is open from {} to {}; change it with update_call against version {}",
+            stored.year, stored.window.first, stored.window.last, stored.version
+        ),
+    )
+    .into())
 }
 
 fn require_reason(reason: &str) -> Result<(), RosterError> {

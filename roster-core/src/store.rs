@@ -32,8 +32,16 @@ pub struct NewExpert {
 /// Calls for nominations.
 #[async_trait]
 pub trait CallStore: Send + Sync {
-    /// Saves a call, replacing the call of the same year.
-    async fn save_call(&self, call: &Call) -> Result<(), StoreError>;
+    /// Stores a new call at version 1 (whatever `call.version` says) and
+    /// returns it. Fails with [`StoreError::Duplicate`] when the year has a
+    /// call.
+    async fn create_call(&self, call: &Call) -> Result<Call, StoreError>;
+
+    /// Replaces the window of the call of `call.year` when its version
+    /// equals `call.version`; returns the stored record, whose version is
+    /// one more. Fails with [`StoreError::Conflict`] on a stale version and
+    /// [`StoreError::NotFound`] when the year has no call, changing nothing.
+    async fn update_call(&self, call: &Call) -> Result<Call, StoreError>;
 
     /// The call of `year`.
     async fn call(&self, year: i32) -> Result<Option<Call>, StoreError>;
@@ -82,11 +90,22 @@ pub trait MissionStore: Send + Sync {
     /// The request with this [key](MissionRequest::key) (requester and id).
     async fn request(&self, key: &str) -> Result<Option<MissionRequest>, StoreError>;
 
-    /// Records or updates the engagement of `expert` on the request whose
-    /// key is `request_id`. Fails
-    /// with [`StoreError::Duplicate`] when the engagement would hold days
-    /// that another engagement of the same expert already holds.
-    async fn save_engagement(&self, engagement: &Engagement) -> Result<(), StoreError>;
+    /// Stores a new engagement of `expert` on the request whose key is
+    /// `request_id`, at version 1 (whatever `engagement.version` says), and
+    /// returns it. Fails with [`StoreError::Duplicate`] when that expert
+    /// already has an engagement on that request, or when the engagement
+    /// would hold days that another engagement of the same expert already
+    /// holds; with [`StoreError::NotFound`] for an unknown request or expert.
+    async fn create_engagement(&self, engagement: &Engagement) -> Result<Engagement, StoreError>;
+
+    /// Replaces the state and window of the stored engagement with the same
+    /// request and expert when its version equals `engagement.version`;
+    /// returns the stored record, whose version is one more. Fails with
+    /// [`StoreError::Conflict`] on a stale version, [`StoreError::NotFound`]
+    /// when there is no such engagement and [`StoreError::Duplicate`] when
+    /// it would hold days another engagement of the expert holds; a failed
+    /// update changes nothing.
+    async fn update_engagement(&self, engagement: &Engagement) -> Result<Engagement, StoreError>;
 
     /// Engagements, of one expert or of all, ordered by request id then
     /// expert.

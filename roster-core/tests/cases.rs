@@ -351,3 +351,35 @@ async fn a_government_employer_always_names_its_state() {
         roster_core::matching::Filter::Conflict
     );
 }
+
+#[tokio::test]
+async fn extreme_dates_and_periods_are_errors_not_panics() {
+    use roster_core::matching::LoadCap;
+    let f = Fixture::new().await;
+    let id = f
+        .nominate(
+            "IDN",
+            profile("Sukarni", "sukarni@example.org", &["A"], "2015-01-01"),
+        )
+        .await
+        .unwrap()
+        .expert();
+    f.set_day("2026-04-15");
+    f.include(id).await;
+    let roster = f.roster.clone().with_load_cap(LoadCap {
+        max: 1,
+        period_days: u32::MAX,
+    });
+    let list = roster
+        .match_request(&rso(), request("CAP-1", &["A"]))
+        .await
+        .unwrap();
+    assert_eq!(list.ranked.len(), 1);
+    let mut ancient = request("OLD-1", &["A"]);
+    ancient.window.first = chrono::NaiveDate::MIN;
+    let err = roster.match_request(&rso(), ancient).await.unwrap_err();
+    let RosterError::Validation(e) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(e.field.as_str(), "window.first");
+}

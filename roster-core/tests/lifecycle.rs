@@ -46,6 +46,7 @@ impl World {
                         first: d(&format!("{}-01-01", year - 2)),
                         last: d(&format!("{}-12-31", year + 1)),
                     },
+                    version: 1,
                 },
             )
             .await
@@ -455,6 +456,7 @@ async fn a_later_call_renews_without_a_second_registration() {
                     first: d("2026-01-01"),
                     last: d("2026-12-31"),
                 },
+                version: 1,
             },
         )
         .await
@@ -791,4 +793,69 @@ fn the_day_does_not_depend_on_the_process_time_zone() {
         .status()
         .unwrap();
     assert!(status.success(), "the child in America/Los_Angeles failed");
+}
+
+#[tokio::test]
+async fn opening_a_call_again_returns_it_and_a_new_window_needs_update_call() {
+    let w = World::new(2025).await;
+    let window = DateRange {
+        first: d("2027-02-01"),
+        last: d("2027-03-31"),
+    };
+    let call = Call {
+        year: 2027,
+        window,
+        version: 1,
+    };
+    let opened = w.roster.open_call(&rso(), call.clone()).await.unwrap();
+    assert_eq!(opened, call);
+    // The setup may run again: the same window returns the stored call.
+    let again = w.roster.open_call(&rso(), call.clone()).await.unwrap();
+    assert_eq!(again, opened);
+
+    let longer = Call {
+        window: DateRange {
+            first: d("2027-02-01"),
+            last: d("2027-04-30"),
+        },
+        ..call
+    };
+    let err = w
+        .roster
+        .open_call(&rso(), longer.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "window: the call of 2027 is open from 2027-02-01 to 2027-03-31; change it with update_call against version 1"
+    );
+    let updated = w.roster.update_call(&rso(), longer.clone()).await.unwrap();
+    assert_eq!(
+        updated,
+        Call {
+            version: 2,
+            ..longer.clone()
+        }
+    );
+
+    // The change was made against version 1, which is stale now.
+    let err = w.roster.update_call(&rso(), longer).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            RosterError::Store(StoreError::Conflict {
+                entity: "call",
+                expected: 1,
+                current: 2,
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+    let err = w
+        .roster
+        .update_call(&Actor::Participant("THA".into()), updated)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RosterError::Forbidden { .. }), "{err:?}");
 }

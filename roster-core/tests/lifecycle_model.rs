@@ -124,7 +124,14 @@ impl Harness {
                 last: d("2099-12-31"),
             };
             roster
-                .open_call(&rso(), Call { year, window })
+                .open_call(
+                    &rso(),
+                    Call {
+                        year,
+                        window,
+                        version: 1,
+                    },
+                )
                 .await
                 .unwrap();
         }

@@ -14,7 +14,7 @@ use roster_core::matching::{
     self, Context, CustomPart, EmptyBecause, Filter, Flag, LoadCap, MatchPolicy, WeightedPart,
 };
 use roster_core::membership::Membership;
-use roster_core::model::{DateRange, NominationRecord, Organisation, Sector};
+use roster_core::model::{DateRange, EngagementState, NominationRecord, Organisation, Sector};
 use roster_core::store::{ExpertStore, NewExpert};
 use roster_core::taxonomy::Taxonomy;
 use roster_core::{Actor, Expert, ExpertId, MemoryStore, MissionRequest, Roster, Status, Term};
@@ -361,6 +361,33 @@ async fn bl22_rotation_load_cap_and_idempotent_issues() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("load cap"), "{err}");
+}
+
+#[tokio::test]
+async fn every_engagement_change_moves_its_version_on_by_one() {
+    let (roster, _) = xyz_roster().await;
+    let thai = Actor::Participant("THA".into());
+    let req = monthly(1);
+    let list = roster.match_request(&thai, req.clone()).await.unwrap();
+    let head = list.ranked[0].expert;
+    let proposed = roster.propose(&rso(), "THA", &req.id, head).await.unwrap();
+    assert_eq!(proposed.version, 1);
+    // Proposing again returns the stored proposal unchanged.
+    let again = roster.propose(&rso(), "THA", &req.id, head).await.unwrap();
+    assert_eq!(again, proposed);
+    let accepted = roster.accept(&thai, "THA", &req.id, head).await.unwrap();
+    assert_eq!(accepted.version, 2);
+    let declined = roster
+        .decline_engagement(&thai, "THA", &req.id, head)
+        .await
+        .unwrap();
+    assert_eq!(declined.version, 3);
+    // A declined expert may be proposed again, on the same record.
+    let reproposed = roster.propose(&rso(), "THA", &req.id, head).await.unwrap();
+    assert_eq!(
+        (reproposed.state, reproposed.version),
+        (EngagementState::Proposed, 4)
+    );
 }
 
 #[tokio::test]

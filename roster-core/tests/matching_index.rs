@@ -182,6 +182,7 @@ fn engagements(n: usize) -> impl Strategy<Value = Vec<Engagement>> {
                 expert: ExpertId(expert * 7 + 1),
                 window: range(first, len),
                 state,
+                version: 1,
             })
             .collect()
     })

@@ -213,4 +213,4 @@ def test_extreme_input_never_panics(office: roster.Roster, change: dict[str, Any
 
 
 def test_the_call_fixture_is_open(office: roster.Roster) -> None:
-    assert office.open_call(CALL_2025) == CALL_2025
+    assert office.open_call(CALL_2025) == {**CALL_2025, "version": 1}

@@ -72,6 +72,43 @@ pub(crate) fn expert_from_columns(
     })
 }
 
+/// A stored version column, read back.
+pub(crate) fn parse_version(
+    entity: &'static str,
+    id: &str,
+    stored: i64,
+) -> Result<u64, StoreError> {
+    u64::try_from(stored).map_err(|_| {
+        corrupt(
+            entity,
+            id.to_owned(),
+            format!("version {stored} is negative"),
+        )
+    })
+}
+
+/// The stored version `stored` of the record `id`, when it is the version
+/// `expected` that a change was made against; [`StoreError::Conflict`]
+/// otherwise.
+pub(crate) fn check_version(
+    entity: &'static str,
+    id: &str,
+    expected: u64,
+    stored: i64,
+) -> Result<u64, StoreError> {
+    let current = parse_version(entity, id, stored)?;
+    if current == expected {
+        Ok(current)
+    } else {
+        Err(StoreError::Conflict {
+            entity,
+            id: id.to_owned(),
+            expected,
+            current,
+        })
+    }
+}
+
 /// The JSON of a mission request.
 pub(crate) fn request_json(request: &MissionRequest) -> Result<String, StoreError> {
     serde_json::to_string(request).map_err(encode_error)

@@ -374,32 +374,45 @@ pub fn is_retryable(err: &StoreError) -> bool {
 
 #[async_trait]
 impl CallStore for PgStore {
-    async fn save_call(&self, call: &Call) -> Result<(), StoreError> {
+    async fn create_call(&self, call: &Call) -> Result<Call, StoreError> {
         sqlx::query(
-            "INSERT INTO calls (year, first_day, last_day) VALUES ($1, $2, $3)
-             ON CONFLICT (year) DO UPDATE
-             SET first_day = excluded.first_day, last_day = excluded.last_day",
+            "INSERT INTO calls (year, first_day, last_day, version) VALUES ($1, $2, $3, 1)",
         )
         .bind(call.year)
         .bind(call.window.first)
         .bind(call.window.last)
         .execute(&self.pool)
         .await
-        .map_err(backend)?;
-        Ok(())
+        .map_err(|e| unique_or_backend(e, "call", "year"))?;
+        Ok(Call {
+            version: 1,
+            ..call.clone()
+        })
+    }
+
+    async fn update_call(&self, call: &Call) -> Result<Call, StoreError> {
+        retrying!(is_retryable, {
+            let mut tx = self.begin().await?;
+            let result = update_call(&mut tx, call).await;
+            finish(tx, result).await
+        })
     }
 
     async fn call(&self, year: i32) -> Result<Option<Call>, StoreError> {
-        let row: Option<(NaiveDate, NaiveDate)> =
-            sqlx::query_as("SELECT first_day, last_day FROM calls WHERE year = $1")
+        let row: Option<(NaiveDate, NaiveDate, i64)> =
+            sqlx::query_as("SELECT first_day, last_day, version FROM calls WHERE year = $1")
                 .bind(year)
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(backend)?;
-        Ok(row.map(|(first, last)| Call {
-            year,
-            window: DateRange { first, last },
-        }))
+        row.map(|(first, last, version)| {
+            Ok(Call {
+                year,
+                window: DateRange { first, last },
+                version: codec::parse_version("call", &year.to_string(), version)?,
+            })
+        })
+        .transpose()
     }
 }
 
@@ -541,10 +554,18 @@ impl MissionStore for PgStore {
             .transpose()
     }
 
-    async fn save_engagement(&self, engagement: &Engagement) -> Result<(), StoreError> {
+    async fn create_engagement(&self, engagement: &Engagement) -> Result<Engagement, StoreError> {
         retrying!(is_retryable, {
             let mut tx = self.begin().await?;
-            let result = upsert_engagement(&mut tx, engagement).await;
+            let result = insert_engagement(&mut tx, engagement).await;
+            finish(tx, result).await
+        })
+    }
+
+    async fn update_engagement(&self, engagement: &Engagement) -> Result<Engagement, StoreError> {
+        retrying!(is_retryable, {
+            let mut tx = self.begin().await?;
+            let result = update_engagement(&mut tx, engagement).await;
             finish(tx, result).await
         })
     }
@@ -553,7 +574,7 @@ impl MissionStore for PgStore {
         let rows = match expert {
             Some(id) => {
                 sqlx::query(
-                    "SELECT request_id, expert_id, first_day, last_day, state
+                    "SELECT request_id, expert_id, first_day, last_day, state, version
                      FROM engagements WHERE expert_id = $1 ORDER BY request_id, expert_id",
                 )
                 .bind(id.0)
@@ -562,7 +583,7 @@ impl MissionStore for PgStore {
             }
             None => {
                 sqlx::query(
-                    "SELECT request_id, expert_id, first_day, last_day, state
+                    "SELECT request_id, expert_id, first_day, last_day, state, version
                      FROM engagements ORDER BY request_id, expert_id",
                 )
                 .fetch_all(&self.pool)
@@ -740,23 +761,84 @@ async fn insert_audit(
     Ok(())
 }
 
-async fn upsert_engagement(
-    conn: &mut PgConnection,
-    engagement: &Engagement,
-) -> Result<(), StoreError> {
-    // Locking the expert's row makes bookings of one expert queue, so the
-    // overlap check below sees every booking committed before this one.
-    let expert: Option<i64> = sqlx::query_scalar("SELECT id FROM experts WHERE id = $1 FOR UPDATE")
-        .bind(engagement.expert.0)
+/// Changes a call's window against its version; the row lock makes
+/// concurrent changes of one call queue.
+async fn update_call(conn: &mut PgConnection, call: &Call) -> Result<Call, StoreError> {
+    let id = call.year.to_string();
+    let stored: Option<i64> =
+        sqlx::query_scalar("SELECT version FROM calls WHERE year = $1 FOR UPDATE")
+            .bind(call.year)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(backend)?;
+    let Some(stored) = stored else {
+        return Err(StoreError::NotFound { entity: "call", id });
+    };
+    let current = codec::check_version("call", &id, call.version, stored)?;
+    sqlx::query(
+        "UPDATE calls SET first_day = $1, last_day = $2, version = version + 1 WHERE year = $3",
+    )
+    .bind(call.window.first)
+    .bind(call.window.last)
+    .bind(call.year)
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(Call {
+        version: current + 1,
+        ..call.clone()
+    })
+}
+
+/// Locks the expert's row, so that bookings of one expert queue and the
+/// overlap check after it sees every booking committed before this one.
+async fn lock_expert(conn: &mut PgConnection, expert: ExpertId) -> Result<(), StoreError> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM experts WHERE id = $1 FOR UPDATE")
+        .bind(expert.0)
         .fetch_optional(&mut *conn)
         .await
         .map_err(backend)?;
-    if expert.is_none() {
-        return Err(StoreError::NotFound {
+    match found {
+        Some(_) => Ok(()),
+        None => Err(StoreError::NotFound {
             entity: "expert",
-            id: engagement.expert.to_string(),
-        });
+            id: expert.to_string(),
+        }),
     }
+}
+
+/// Refuses a blocking engagement that would share a day with another
+/// blocking engagement of the expert; run after [`lock_expert`].
+async fn check_overlap(conn: &mut PgConnection, engagement: &Engagement) -> Result<(), StoreError> {
+    if !engagement.blocks() {
+        return Ok(());
+    }
+    let others = sqlx::query(
+        "SELECT request_id, expert_id, first_day, last_day, state, version
+         FROM engagements WHERE expert_id = $1 AND request_id <> $2",
+    )
+    .bind(engagement.expert.0)
+    .bind(&engagement.request_id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(backend)?;
+    for row in &others {
+        let other = engagement_from_row(row)?;
+        if other.blocks() && other.window.overlaps(&engagement.window) {
+            return Err(StoreError::Duplicate {
+                entity: "engagement",
+                key: "expert and overlapping days",
+            });
+        }
+    }
+    Ok(())
+}
+
+async fn insert_engagement(
+    conn: &mut PgConnection,
+    engagement: &Engagement,
+) -> Result<Engagement, StoreError> {
+    lock_expert(conn, engagement.expert).await?;
     let request: Option<i32> = sqlx::query_scalar("SELECT 1 FROM requests WHERE id = $1")
         .bind(&engagement.request_id)
         .fetch_optional(&mut *conn)
@@ -768,32 +850,10 @@ async fn upsert_engagement(
             id: engagement.request_id.clone(),
         });
     }
-    if engagement.blocks() {
-        let others = sqlx::query(
-            "SELECT request_id, expert_id, first_day, last_day, state
-             FROM engagements WHERE expert_id = $1 AND request_id <> $2",
-        )
-        .bind(engagement.expert.0)
-        .bind(&engagement.request_id)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(backend)?;
-        for row in &others {
-            let other = engagement_from_row(row)?;
-            if other.blocks() && other.window.overlaps(&engagement.window) {
-                return Err(StoreError::Duplicate {
-                    entity: "engagement",
-                    key: "expert and overlapping days",
-                });
-            }
-        }
-    }
+    check_overlap(conn, engagement).await?;
     sqlx::query(
-        "INSERT INTO engagements (request_id, expert_id, first_day, last_day, state)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (request_id, expert_id) DO UPDATE
-         SET first_day = excluded.first_day, last_day = excluded.last_day,
-             state = excluded.state",
+        "INSERT INTO engagements (request_id, expert_id, first_day, last_day, state, version)
+         VALUES ($1, $2, $3, $4, $5, 1)",
     )
     .bind(&engagement.request_id)
     .bind(engagement.expert.0)
@@ -802,8 +862,68 @@ async fn upsert_engagement(
     .bind(codec::state_name(engagement.state))
     .execute(&mut *conn)
     .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(db) if db.kind() == ErrorKind::UniqueViolation => {
+            StoreError::Duplicate {
+                entity: "engagement",
+                key: "request and expert",
+            }
+        }
+        _ => overlap_or_backend(e),
+    })?;
+    Ok(Engagement {
+        version: 1,
+        ..engagement.clone()
+    })
+}
+
+async fn update_engagement(
+    conn: &mut PgConnection,
+    engagement: &Engagement,
+) -> Result<Engagement, StoreError> {
+    let id = engagement.id();
+    lock_expert(conn, engagement.expert)
+        .await
+        .map_err(|e| match e {
+            // No expert, so no engagement of it either.
+            StoreError::NotFound { .. } => StoreError::NotFound {
+                entity: "engagement",
+                id: id.clone(),
+            },
+            other => other,
+        })?;
+    let stored: Option<i64> = sqlx::query_scalar(
+        "SELECT version FROM engagements WHERE request_id = $1 AND expert_id = $2",
+    )
+    .bind(&engagement.request_id)
+    .bind(engagement.expert.0)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(backend)?;
+    let Some(stored) = stored else {
+        return Err(StoreError::NotFound {
+            entity: "engagement",
+            id,
+        });
+    };
+    let current = codec::check_version("engagement", &id, engagement.version, stored)?;
+    check_overlap(conn, engagement).await?;
+    sqlx::query(
+        "UPDATE engagements SET first_day = $1, last_day = $2, state = $3, version = version + 1
+         WHERE request_id = $4 AND expert_id = $5",
+    )
+    .bind(engagement.window.first)
+    .bind(engagement.window.last)
+    .bind(codec::state_name(engagement.state))
+    .bind(&engagement.request_id)
+    .bind(engagement.expert.0)
+    .execute(&mut *conn)
+    .await
     .map_err(overlap_or_backend)?;
-    Ok(())
+    Ok(Engagement {
+        version: current + 1,
+        ..engagement.clone()
+    })
 }
 
 /// The exclusion constraint on booked days, should a booking ever get past
@@ -857,6 +977,11 @@ fn engagement_from_row(row: &PgRow) -> Result<Engagement, StoreError> {
     let state: &str = row.try_get("state").map_err(backend)?;
     let state = codec::parse_state(state)
         .map_err(|m| codec::corrupt("engagement", format!("{request_id}/{expert}"), m))?;
+    let version = codec::parse_version(
+        "engagement",
+        &format!("{request_id}/{expert}"),
+        row.try_get("version").map_err(backend)?,
+    )?;
     Ok(Engagement {
         window: DateRange {
             first: row.try_get("first_day").map_err(backend)?,
@@ -865,6 +990,7 @@ fn engagement_from_row(row: &PgRow) -> Result<Engagement, StoreError> {
         request_id,
         expert,
         state,
+        version,
     })
 }
 

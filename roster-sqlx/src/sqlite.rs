@@ -304,32 +304,45 @@ async fn import_chunk(
 
 #[async_trait]
 impl CallStore for SqliteStore {
-    async fn save_call(&self, call: &Call) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO calls (year, first_day, last_day) VALUES (?, ?, ?)
-             ON CONFLICT (year) DO UPDATE
-             SET first_day = excluded.first_day, last_day = excluded.last_day",
-        )
-        .bind(call.year)
-        .bind(codec::date_text(call.window.first))
-        .bind(codec::date_text(call.window.last))
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(())
+    async fn create_call(&self, call: &Call) -> Result<Call, StoreError> {
+        sqlx::query("INSERT INTO calls (year, first_day, last_day, version) VALUES (?, ?, ?, 1)")
+            .bind(call.year)
+            .bind(codec::date_text(call.window.first))
+            .bind(codec::date_text(call.window.last))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| unique_or_backend(e, "call", "year"))?;
+        Ok(Call {
+            version: 1,
+            ..call.clone()
+        })
+    }
+
+    async fn update_call(&self, call: &Call) -> Result<Call, StoreError> {
+        retrying!(is_retryable, {
+            let mut tx = self.begin_write().await?;
+            let result = update_call(&mut tx, call).await;
+            finish(tx, result).await
+        })
     }
 
     async fn call(&self, year: i32) -> Result<Option<Call>, StoreError> {
-        let row: Option<(String, String)> =
-            sqlx::query_as("SELECT first_day, last_day FROM calls WHERE year = ?")
+        let row: Option<(String, String, i64)> =
+            sqlx::query_as("SELECT first_day, last_day, version FROM calls WHERE year = ?")
                 .bind(year)
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(backend)?;
-        row.map(|(first, last)| {
+        row.map(|(first, last, version)| {
+            let id = year.to_string();
             let window = codec::parse_range(&first, &last)
-                .map_err(|m| codec::corrupt("call", year.to_string(), m))?;
-            Ok(Call { year, window })
+                .map_err(|m| codec::corrupt("call", id.clone(), m))?;
+            let version = codec::parse_version("call", &id, version)?;
+            Ok(Call {
+                year,
+                window,
+                version,
+            })
         })
         .transpose()
     }
@@ -466,10 +479,18 @@ impl MissionStore for SqliteStore {
             .transpose()
     }
 
-    async fn save_engagement(&self, engagement: &Engagement) -> Result<(), StoreError> {
+    async fn create_engagement(&self, engagement: &Engagement) -> Result<Engagement, StoreError> {
         retrying!(is_retryable, {
             let mut tx = self.begin_write().await?;
-            let result = upsert_engagement(&mut tx, engagement).await;
+            let result = insert_engagement(&mut tx, engagement).await;
+            finish(tx, result).await
+        })
+    }
+
+    async fn update_engagement(&self, engagement: &Engagement) -> Result<Engagement, StoreError> {
+        retrying!(is_retryable, {
+            let mut tx = self.begin_write().await?;
+            let result = update_engagement(&mut tx, engagement).await;
             finish(tx, result).await
         })
     }
@@ -478,7 +499,7 @@ impl MissionStore for SqliteStore {
         let rows = match expert {
             Some(id) => {
                 sqlx::query(
-                    "SELECT request_id, expert_id, first_day, last_day, state
+                    "SELECT request_id, expert_id, first_day, last_day, state, version
                      FROM engagements WHERE expert_id = ? ORDER BY request_id, expert_id",
                 )
                 .bind(id.0)
@@ -487,7 +508,7 @@ impl MissionStore for SqliteStore {
             }
             None => {
                 sqlx::query(
-                    "SELECT request_id, expert_id, first_day, last_day, state
+                    "SELECT request_id, expert_id, first_day, last_day, state, version
                      FROM engagements ORDER BY request_id, expert_id",
                 )
                 .fetch_all(&self.pool)
@@ -650,38 +671,73 @@ async fn insert_audit(
     Ok(())
 }
 
-async fn upsert_engagement(
+/// Changes a call's window against its version, inside the caller's write
+/// transaction.
+async fn update_call(conn: &mut SqliteConnection, call: &Call) -> Result<Call, StoreError> {
+    let id = call.year.to_string();
+    let stored: Option<i64> = sqlx::query_scalar("SELECT version FROM calls WHERE year = ?")
+        .bind(call.year)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(backend)?;
+    let Some(stored) = stored else {
+        return Err(StoreError::NotFound { entity: "call", id });
+    };
+    let current = codec::check_version("call", &id, call.version, stored)?;
+    sqlx::query(
+        "UPDATE calls SET first_day = ?, last_day = ?, version = version + 1 WHERE year = ?",
+    )
+    .bind(codec::date_text(call.window.first))
+    .bind(codec::date_text(call.window.last))
+    .bind(call.year)
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(Call {
+        version: current + 1,
+        ..call.clone()
+    })
+}
+
+/// Refuses a blocking engagement that would share a day with another
+/// blocking engagement of the expert. Checked inside the write transaction,
+/// so no other booking can slip in between the check and the write.
+async fn check_overlap(
     conn: &mut SqliteConnection,
     engagement: &Engagement,
 ) -> Result<(), StoreError> {
-    if engagement.blocks() {
-        // Checked inside the write transaction, so no other booking can
-        // slip in between the check and the write.
-        let others = sqlx::query(
-            "SELECT request_id, expert_id, first_day, last_day, state
-             FROM engagements WHERE expert_id = ? AND request_id <> ?",
-        )
-        .bind(engagement.expert.0)
-        .bind(&engagement.request_id)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(backend)?;
-        for row in &others {
-            let other = engagement_from_row(row)?;
-            if other.blocks() && other.window.overlaps(&engagement.window) {
-                return Err(StoreError::Duplicate {
-                    entity: "engagement",
-                    key: "expert and overlapping days",
-                });
-            }
+    if !engagement.blocks() {
+        return Ok(());
+    }
+    let others = sqlx::query(
+        "SELECT request_id, expert_id, first_day, last_day, state, version
+         FROM engagements WHERE expert_id = ? AND request_id <> ?",
+    )
+    .bind(engagement.expert.0)
+    .bind(&engagement.request_id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(backend)?;
+    for row in &others {
+        let other = engagement_from_row(row)?;
+        if other.blocks() && other.window.overlaps(&engagement.window) {
+            return Err(StoreError::Duplicate {
+                entity: "engagement",
+                key: "expert and overlapping days",
+            });
         }
     }
+    Ok(())
+}
+
+async fn insert_engagement(
+    conn: &mut SqliteConnection,
+    engagement: &Engagement,
+) -> Result<Engagement, StoreError> {
+    check_overlap(conn, engagement).await?;
     let written = sqlx::query(
-        "INSERT INTO engagements (request_id, expert_id, first_day, last_day, state)
-         VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (request_id, expert_id) DO UPDATE
-         SET first_day = excluded.first_day, last_day = excluded.last_day,
-             state = excluded.state",
+        "INSERT INTO engagements (request_id, expert_id, first_day, last_day, state, version)
+         VALUES (?, ?, ?, ?, ?, 1)",
     )
     .bind(&engagement.request_id)
     .bind(engagement.expert.0)
@@ -691,12 +747,54 @@ async fn upsert_engagement(
     .execute(&mut *conn)
     .await;
     match written {
-        Ok(_) => Ok(()),
+        Ok(_) => Ok(Engagement {
+            version: 1,
+            ..engagement.clone()
+        }),
         Err(e) if is_kind(&e, ErrorKind::ForeignKeyViolation) => {
             Err(missing_parent(conn, engagement).await)
         }
-        Err(e) => Err(backend(e)),
+        Err(e) => Err(unique_or_backend(e, "engagement", "request and expert")),
     }
+}
+
+async fn update_engagement(
+    conn: &mut SqliteConnection,
+    engagement: &Engagement,
+) -> Result<Engagement, StoreError> {
+    let id = engagement.id();
+    let stored: Option<i64> = sqlx::query_scalar(
+        "SELECT version FROM engagements WHERE request_id = ? AND expert_id = ?",
+    )
+    .bind(&engagement.request_id)
+    .bind(engagement.expert.0)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(backend)?;
+    let Some(stored) = stored else {
+        return Err(StoreError::NotFound {
+            entity: "engagement",
+            id,
+        });
+    };
+    let current = codec::check_version("engagement", &id, engagement.version, stored)?;
+    check_overlap(conn, engagement).await?;
+    sqlx::query(
+        "UPDATE engagements SET first_day = ?, last_day = ?, state = ?, version = version + 1
+         WHERE request_id = ? AND expert_id = ?",
+    )
+    .bind(codec::date_text(engagement.window.first))
+    .bind(codec::date_text(engagement.window.last))
+    .bind(codec::state_name(engagement.state))
+    .bind(&engagement.request_id)
+    .bind(engagement.expert.0)
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(Engagement {
+        version: current + 1,
+        ..engagement.clone()
+    })
 }
 
 /// Which of an engagement's request and expert is not stored.
@@ -758,12 +856,16 @@ fn engagement_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Engagement, Stor
     let id = format!("{request_id}/{expert}");
     let window =
         codec::parse_range(first, last).map_err(|m| codec::corrupt("engagement", id.clone(), m))?;
-    let state = codec::parse_state(state).map_err(|m| codec::corrupt("engagement", id, m))?;
+    let state =
+        codec::parse_state(state).map_err(|m| codec::corrupt("engagement", id.clone(), m))?;
+    let version =
+        codec::parse_version("engagement", &id, row.try_get("version").map_err(backend)?)?;
     Ok(Engagement {
         request_id,
         expert,
         window,
         state,
+        version,
     })
 }
 

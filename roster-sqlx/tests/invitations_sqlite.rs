@@ -84,7 +84,14 @@ async fn the_token_redeems_once_and_is_stored_only_as_a_hash() {
         last: "2025-12-31".parse().unwrap(),
     };
     roster
-        .open_call(&rso, Call { year: 2025, window })
+        .open_call(
+            &rso,
+            Call {
+                year: 2025,
+                window,
+                version: 1,
+            },
+        )
         .await
         .unwrap();
     let id = roster

@@ -234,6 +234,15 @@ async fn thousands_of_concurrent_lifecycle_changes_lose_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_engagement_changes_lose_nothing() {
+    let Some(fx) = open("engagement_changes").await else {
+        return;
+    };
+    common::engagement_changes_lose_nothing(Arc::new(fx.store.clone()), 16, 400).await;
+    fx.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bl18_sixteen_writers_on_a_pool_of_eight_all_succeed() {
     let Some(fx) = open_with_pool("bl18", Some(8)).await else {
         return;

@@ -197,8 +197,9 @@ async fn an_engagement_needs_a_stored_expert_and_request() {
             last: "2025-07-10".parse().unwrap(),
         },
         state: EngagementState::Accepted,
+        version: 1,
     };
-    let err = store.save_engagement(&engagement).await.unwrap_err();
+    let err = store.create_engagement(&engagement).await.unwrap_err();
     assert!(
         matches!(err, StoreError::NotFound { entity: "request", ref id } if id == "R-1"),
         "{err:?}"
@@ -207,7 +208,7 @@ async fn an_engagement_needs_a_stored_expert_and_request() {
         expert: ExpertId(99),
         ..engagement
     };
-    let err = store.save_engagement(&ghost).await.unwrap_err();
+    let err = store.create_engagement(&ghost).await.unwrap_err();
     assert!(
         matches!(
             err,

@@ -137,6 +137,12 @@ async fn thousands_of_concurrent_lifecycle_changes_lose_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_engagement_changes_lose_nothing() {
+    let (store, _dir) = open().await;
+    common::engagement_changes_lose_nothing(Arc::new(store), 16, 400).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bl18_sixteen_writers_on_a_pool_of_eight_all_succeed() {
     let dir = tempfile::tempdir().unwrap();
     let options = SqliteConnectOptions::new()

@@ -139,12 +139,13 @@ async fn instants_and_dates_have_one_text_form() {
         .await
         .unwrap();
     store
-        .save_call(&Call {
+        .create_call(&Call {
             year: 2025,
             window: DateRange {
                 first: "2025-02-01".parse().unwrap(),
                 last: "2025-03-31".parse().unwrap(),
             },
+            version: 1,
         })
         .await
         .unwrap();
@@ -215,8 +216,9 @@ async fn a_locked_database_is_a_transient_error() {
             first: "2025-02-01".parse().unwrap(),
             last: "2025-03-31".parse().unwrap(),
         },
+        version: 1,
     };
-    let err = impatient.save_call(&call).await.unwrap_err();
+    let err = impatient.create_call(&call).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -229,7 +231,7 @@ async fn a_locked_database_is_a_transient_error() {
     );
     sqlx::query("SELECT 1").execute(&mut *writer).await.unwrap();
     writer.rollback().await.unwrap();
-    impatient.save_call(&call).await.unwrap();
+    impatient.create_call(&call).await.unwrap();
 }
 
 #[tokio::test]
@@ -263,8 +265,9 @@ async fn an_engagement_needs_a_stored_expert_and_request() {
             last: "2025-07-10".parse().unwrap(),
         },
         state: EngagementState::Accepted,
+        version: 1,
     };
-    let err = store.save_engagement(&engagement).await.unwrap_err();
+    let err = store.create_engagement(&engagement).await.unwrap_err();
     assert!(
         matches!(err, StoreError::NotFound { entity: "request", ref id } if id == "R-1"),
         "{err:?}"
@@ -277,7 +280,7 @@ async fn an_engagement_needs_a_stored_expert_and_request() {
         .execute(store.pool())
         .await
         .unwrap();
-    let err = store.save_engagement(&ghost).await.unwrap_err();
+    let err = store.create_engagement(&ghost).await.unwrap_err();
     assert!(
         matches!(
             err,

@@ -195,6 +195,7 @@ impl Generator {
             } else {
                 EngagementState::Completed
             },
+            version: 1,
         }]
     }
 

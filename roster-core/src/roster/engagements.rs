@@ -38,13 +38,28 @@ impl Roster {
                 ValidationError::new(Field::new("expert"), shortlist.why_not(expert)).into(),
             );
         }
-        let engagement = Engagement {
+        let proposal = Engagement {
             request_id: request.key(),
             expert,
             window: request.window,
             state: EngagementState::Proposed,
+            version: 1,
         };
-        self.store.save_engagement(&engagement).await?;
+        let engagement = match self.find_engagement(&request, expert).await? {
+            None => self.store.create_engagement(&proposal).await?,
+            Some(stored) => match stored.state {
+                EngagementState::Proposed => return Ok(stored),
+                // A declined expert may be proposed again.
+                EngagementState::Declined => {
+                    let again = Engagement {
+                        version: stored.version,
+                        ..proposal
+                    };
+                    self.store.update_engagement(&again).await?
+                }
+                other => return Err(wrong_state(&stored, other, "proposed")),
+            },
+        };
         tracing::info!(request = %engagement.request_id, expert = %expert, "expert proposed");
         Ok(engagement)
     }
@@ -75,7 +90,7 @@ impl Roster {
             );
         }
         engagement.state = EngagementState::Accepted;
-        self.store.save_engagement(&engagement).await?;
+        let engagement = self.store.update_engagement(&engagement).await?;
         tracing::info!(request = %engagement.request_id, expert = %expert, "engagement accepted");
         Ok(engagement)
     }
@@ -98,7 +113,7 @@ impl Roster {
             other => return Err(wrong_state(&engagement, other, "declined")),
         }
         engagement.state = EngagementState::Declined;
-        self.store.save_engagement(&engagement).await?;
+        let engagement = self.store.update_engagement(&engagement).await?;
         tracing::info!(request = %engagement.request_id, expert = %expert, "engagement declined");
         Ok(engagement)
     }
@@ -122,7 +137,7 @@ impl Roster {
             other => return Err(wrong_state(&engagement, other, "completed")),
         }
         engagement.state = EngagementState::Completed;
-        self.store.save_engagement(&engagement).await?;
+        let engagement = self.store.update_engagement(&engagement).await?;
         tracing::info!(request = %engagement.request_id, expert = %expert, "mission completed");
         Ok(engagement)
     }
@@ -180,23 +195,34 @@ impl Roster {
         })
     }
 
+    /// The engagement of `expert` on `request`, as stored.
+    async fn find_engagement(
+        &self,
+        request: &MissionRequest,
+        expert: ExpertId,
+    ) -> Result<Option<Engagement>, RosterError> {
+        let key = request.key();
+        Ok(self
+            .store
+            .engagements(Some(expert))
+            .await?
+            .into_iter()
+            .find(|e| e.request_id == key))
+    }
+
     async fn engagement(
         &self,
         request: &MissionRequest,
         expert: ExpertId,
         to: &str,
     ) -> Result<Engagement, RosterError> {
-        let key = request.key();
-        let found = self
-            .store
-            .engagements(Some(expert))
-            .await?
-            .into_iter()
-            .find(|e| e.request_id == key);
-        found.ok_or_else(|| {
+        self.find_engagement(request, expert).await?.ok_or_else(|| {
             ValidationError::new(
                 Field::new("expert"),
-                format!("{expert} was never proposed for {key}, so cannot be {to}"),
+                format!(
+                    "{expert} was never proposed for {}, so cannot be {to}",
+                    request.key()
+                ),
             )
             .into()
         })

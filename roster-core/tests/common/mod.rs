@@ -96,6 +96,7 @@ impl Fixture {
                         first: d("2026-02-01"),
                         last: d("2026-03-31"),
                     },
+                    version: 1,
                 },
             )
             .await

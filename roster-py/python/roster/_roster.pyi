@@ -77,13 +77,15 @@ class Roster:
         """
 
     def open_call(self, call: dict[str, Any]) -> dict[str, Any]:
-        """Opens, or replaces, the call for nominations of a year.
+        """Opens the call for nominations of a year.
 
         ``call`` is ``{"year": 2025, "window": {"first": ..., "last": ...}}``.
-        Returns the call saved.
+        Returns the call saved, with its ``version`` (1 when opened).
+        Opening a year again with the same window returns the stored call.
 
         :raises ForbiddenError: unless acting as the RSO.
-        :raises ValidationError: if the window ends before it starts.
+        :raises ValidationError: if the window ends before it starts, or
+            differs from the window of the year's stored call.
         """
 
     def nominate(self, nomination: dict[str, Any]) -> dict[str, Any]:

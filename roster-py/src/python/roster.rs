@@ -109,7 +109,8 @@ impl PyRoster {
         Ok(())
     }
 
-    /// Opens or replaces the call for nominations of a year.
+    /// Opens the call for nominations of a year; the same window again
+    /// returns the stored call.
     fn open_call<'py>(
         &self,
         py: Python<'py>,

@@ -202,15 +202,16 @@ pub async fn one_of_many_overlapping_bookings_wins(store: Arc<dyn Store>, n: usi
                     expert,
                     window: request.window,
                     state: EngagementState::Accepted,
+                    version: 1,
                 };
-                store.save_engagement(&engagement).await
+                store.create_engagement(&engagement).await
             })
         })
         .collect();
     let mut stored = 0;
     for booking in bookings {
         match booking.await.expect("a task finished") {
-            Ok(()) => stored += 1,
+            Ok(_) => stored += 1,
             Err(StoreError::Duplicate {
                 entity: "engagement",
                 ..
@@ -247,11 +248,12 @@ pub async fn simultaneous_writers_all_succeed(store: Arc<dyn Store>, n: usize) {
             let store = Arc::clone(&store);
             tokio::spawn(async move {
                 store
-                    .save_engagement(&Engagement {
+                    .create_engagement(&Engagement {
                         request_id: request.key(),
                         expert,
                         window: request.window,
                         state: EngagementState::Accepted,
+                        version: 1,
                     })
                     .await
             })
@@ -271,4 +273,78 @@ pub async fn simultaneous_writers_all_succeed(store: Arc<dyn Store>, n: usize) {
             .len(),
         n
     );
+}
+
+/// `tasks` tasks make `attempts` state changes between them on one
+/// engagement, each reading it and writing the other non-blocking state
+/// against the version it read. Every success stores the next version, so
+/// the versions returned are exactly 2 up to the final one, and every
+/// failure is a conflict.
+pub async fn engagement_changes_lose_nothing(store: Arc<dyn Store>, tasks: usize, attempts: usize) {
+    let expert = create(store.as_ref(), 0).await.id;
+    let request = request("THA-2025-900", "2025-10-01", "2025-10-05");
+    assert!(store.save_request(&request).await.expect("save request"));
+    let first = Engagement {
+        request_id: request.key(),
+        expert,
+        window: request.window,
+        state: EngagementState::Proposed,
+        version: 1,
+    };
+    store.create_engagement(&first).await.expect("create");
+    let per_task = attempts / tasks;
+    let workers: Vec<_> = (0..tasks)
+        .map(|task| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                let mut versions = Vec::new();
+                let mut conflicts = 0_usize;
+                for _ in 0..per_task {
+                    let engagements = store.engagements(Some(expert)).await.expect("read");
+                    let [mut read] = <[Engagement; 1]>::try_from(engagements).expect("one");
+                    let expected = read.version;
+                    read.state = match read.state {
+                        EngagementState::Proposed => EngagementState::Declined,
+                        _ => EngagementState::Proposed,
+                    };
+                    match store.update_engagement(&read).await {
+                        Ok(stored) => {
+                            assert_eq!(stored.version, expected + 1, "task {task}");
+                            versions.push(stored.version);
+                        }
+                        Err(StoreError::Conflict {
+                            entity: "engagement",
+                            expected: stale,
+                            current,
+                            ..
+                        }) => {
+                            assert_eq!(stale, expected);
+                            assert!(current > stale, "task {task}: {current} <= {stale}");
+                            conflicts += 1;
+                        }
+                        Err(other) => panic!("task {task}: not a clean conflict: {other:?}"),
+                    }
+                }
+                (versions, conflicts)
+            })
+        })
+        .collect();
+    let mut versions = Vec::new();
+    let mut conflicts = 0;
+    for worker in workers {
+        let (mine, clashes) = worker.await.expect("a task finished");
+        versions.extend(mine);
+        conflicts += clashes;
+    }
+    assert_eq!(versions.len() + conflicts, per_task * tasks);
+    assert!(conflicts > 0, "no conflict arose");
+    versions.sort_unstable();
+    let successes = u64::try_from(versions.len()).expect("a count");
+    let want: Vec<u64> = (2..=1 + successes).collect();
+    assert_eq!(versions, want, "a version was stored twice or skipped");
+    let stored = store.engagements(Some(expert)).await.expect("read");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].version, 1 + successes);
+    let declined = successes % 2 == 1;
+    assert_eq!(stored[0].state == EngagementState::Declined, declined);
 }

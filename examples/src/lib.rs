@@ -59,8 +59,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Datelike, Days, NaiveDate, TimeZone, Utc, Weekday};
 use roster_core::clock::FixedClock;
 use roster_core::contact::email_key;
-use roster_core::eligibility::{Criterion, Finding};
-use roster_core::matching::{self, Excluded, Flag, PartName, Ranked, Shortlist};
+use roster_core::eligibility::Finding;
+use roster_core::matching::{self, Excluded, Flag, Ranked, Shortlist};
 use roster_core::membership::Membership;
 use roster_core::model::DateRange;
 use roster_core::taxonomy::Taxonomy;
@@ -580,7 +580,7 @@ pub fn render_call(summary: &CallSummary) -> String {
             i.person.nominators.join(", ")
         );
         for finding in &i.unmet {
-            let label = format!("- {}:", criterion_label(finding.criterion));
+            let label = format!("- {}:", finding.criterion);
             push_wrapped(&mut out, 10, &label, 16, &finding.reason);
         }
     }
@@ -734,7 +734,7 @@ fn render_ranked(out: &mut String, answer: &Answer, ranked: &Ranked) {
         let earned = format!("{}.{}%", part.fraction / 10, part.fraction % 10);
         let label = format!(
             "{:<13}{earned:>6} {:>6} {:>7}",
-            part_label(part.name),
+            part.name,
             format!("x {}", part.weight),
             matching::format_points(part.points)
         );
@@ -899,33 +899,8 @@ fn theme_label(taxonomy: &Taxonomy, code: &str) -> String {
     }
 }
 
-fn criterion_label(criterion: Criterion) -> &'static str {
-    match criterion {
-        Criterion::Experience => "experience",
-        Criterion::References => "references",
-        Criterion::English => "English",
-        Criterion::Availability => "availability",
-        Criterion::MemberStateExperience => "member-state experience",
-        Criterion::MemberStateLanguage => "member-state language",
-    }
-}
-
-fn part_label(name: PartName) -> &'static str {
-    match name {
-        PartName::Thematic => "thematic",
-        PartName::Years => "years",
-        PartName::Competencies => "competencies",
-        PartName::Languages => "languages",
-        PartName::Region => "region",
-        PartName::Rotation => "rotation",
-        PartName::Custom => "custom",
-    }
-}
-
 fn flag_label(flag: Flag, requester: &str) -> String {
-    match flag {
-        Flag::NominatedByRequester => format!("nominated by the requesting state, {requester}"),
-    }
+    format!("{flag}, {requester}")
 }
 
 fn plural(n: usize) -> &'static str {

@@ -63,7 +63,7 @@ pub enum Criterion {
 
 impl std::fmt::Display for Criterion {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Criterion::Experience => "experience",
             Criterion::References => "references",
             Criterion::English => "English",

@@ -151,7 +151,7 @@ pub enum Filter {
 
 impl fmt::Display for Filter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Filter::NotIncluded => "not included",
             Filter::TermEnds => "term ends",
             Filter::Unavailable => "unavailable",
@@ -187,7 +187,7 @@ pub enum PartName {
 
 impl fmt::Display for PartName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             PartName::Thematic => "thematic",
             PartName::Years => "years",
             PartName::Competencies => "competencies",
@@ -227,7 +227,7 @@ pub enum Flag {
 
 impl fmt::Display for Flag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Flag::NominatedByRequester => "nominated by the requesting state",
         })
     }

@@ -66,3 +66,24 @@ def test_the_sweep_and_the_chain(office: roster.Roster) -> None:
     report = r.verify_audit_trail()
     assert report["outcome"] == "ok"
     assert report["entries"] == 2
+
+
+def test_a_stale_profile_edit_is_a_conflict_with_the_current_version(
+    office: roster.Roster,
+) -> None:
+    r = office
+    expert_id = r.nominate(nomination("PHL", caseworker()))["expert"]
+    expert = r.expert(expert_id)
+    first = r.update_profile(expert_id, expert["version"], expert["profile"])
+    assert first["version"] == expert["version"] + 1
+    with pytest.raises(roster.ConflictError) as stale:
+        r.update_profile(expert_id, expert["version"], expert["profile"])
+    assert stale.value.current_version == first["version"]
+
+
+def test_withdrawing_ends_a_nomination(office: roster.Roster) -> None:
+    r = office
+    expert_id = r.nominate(nomination("PHL", caseworker()))["expert"]
+    assert r.withdraw(expert_id, "the expert asked")["status"] == "withdrawn"
+    with pytest.raises(roster.TransitionError):
+        r.renew(expert_id)

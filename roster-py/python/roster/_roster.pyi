@@ -145,6 +145,39 @@ class Roster:
             empty, too large, of another type, or does not match its name.
         """
 
+    def renew(self, expert_id: int) -> dict[str, Any]:
+        """Renews an included or expired expert for the year after its term.
+
+        No second registration is needed. Returns the expert.
+
+        :raises TransitionError: unless the expert is included or expired.
+        :raises ValidationError: if the term was already renewed.
+        """
+
+    def withdraw(self, expert_id: int, reason: str) -> dict[str, Any]:
+        """Withdraws a nominated, invited or registered expert.
+
+        :raises TransitionError: from any other status.
+        """
+
+    def update_profile(
+        self, expert_id: int, expected_version: int, profile: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Replaces an expert's profile, made against the version read.
+
+        Returns the expert at its new version.
+
+        :raises ConflictError: if someone changed the expert since; its
+            ``current_version`` says which version to read and retry.
+        :raises ValidationError: if the profile is not valid.
+        """
+
+    def preview(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Ranks the roster for a request without recording anything.
+
+        Returns the shortlist, as ``match_request`` does.
+        """
+
     def sweep(self) -> dict[str, Any]:
         """Expires lapsed terms and queues reminders of terms ending soon.
 

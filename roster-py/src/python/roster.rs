@@ -180,6 +180,59 @@ impl PyRoster {
         to_python(py, &stored)
     }
 
+    /// Renews an included or expired expert for the year after its term.
+    fn renew<'py>(&self, py: Python<'py>, expert_id: i64) -> PyResult<Bound<'py, PyAny>> {
+        let expert = self.run(py, self.roster().renew(&self.actor, ExpertId(expert_id)))?;
+        to_python(py, &expert)
+    }
+
+    /// Withdraws a nominated, invited or registered expert.
+    fn withdraw<'py>(
+        &self,
+        py: Python<'py>,
+        expert_id: i64,
+        reason: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let expert = self.run(
+            py,
+            self.roster()
+                .withdraw(&self.actor, ExpertId(expert_id), reason),
+        )?;
+        to_python(py, &expert)
+    }
+
+    /// Replaces an expert's profile, made against the version that was read.
+    fn update_profile<'py>(
+        &self,
+        py: Python<'py>,
+        expert_id: i64,
+        expected_version: u64,
+        profile: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let profile = from_python(profile, "profile")?;
+        let expert = self.run(
+            py,
+            self.roster().update_profile(
+                &self.actor,
+                ExpertId(expert_id),
+                expected_version,
+                profile,
+            ),
+        )?;
+        to_python(py, &expert)
+    }
+
+    /// Ranks the roster for a request without recording anything.
+    fn preview<'py>(
+        &self,
+        py: Python<'py>,
+        request: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let request = from_python(request, "request")?;
+        let shortlist = self.run(py, self.roster().preview(&self.actor, request))?;
+        to_python(py, &shortlist)
+    }
+
     /// Expires lapsed terms and queues reminders of terms ending soon.
     fn sweep<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let report = self.run(py, self.roster().sweep())?;

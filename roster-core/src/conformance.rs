@@ -39,8 +39,8 @@ use crate::language::Level;
 use crate::lifecycle::{AuditDraft, AuditEntry, ChainReport, GENESIS, Status, Term, verify_chain};
 use crate::model::{
     Availability, Call, DateRange, Engagement, EngagementState, ExperiencePeriod, Expert, ExpertId,
-    LanguageSkill, MissionRequest, NameOrder, NominationRecord, Organisation, PersonName, Profile,
-    Referee, Sector,
+    LanguageSkill, MissionFeedback, MissionRequest, NameOrder, NominationRecord, Organisation,
+    PersonName, Profile, Referee, Sector,
 };
 use crate::store::{
     Invitation, NewExpert, NewInvitation, NewRevocationRequest, Notice, OutboxMessage,
@@ -152,6 +152,9 @@ macro_rules! conformance_tests {
             concurrent_overlapping_engagements_store_one,
             engagements_filter_and_order,
             engagement_needs_a_stored_expert_and_request,
+            completed_engagement_without_feedback_reads_none,
+            feedback_round_trips_exactly,
+            stale_feedback_update_keeps_the_recorded_feedback,
             invitation_is_issued_with_its_message_and_replaces_the_older,
             stale_invitation_issue_is_conflict_and_changes_nothing,
             redemption_checks_address_use_cancellation_and_expiry,
@@ -1741,6 +1744,179 @@ pub async fn engagement_needs_a_stored_expert_and_request(store: &dyn Store) {
     assert!(ok(store.engagements(None).await, "engagements").is_empty());
 }
 
+/// A completed engagement stored without feedback, by creation or by
+/// update, reads back with no feedback from every read.
+pub async fn completed_engagement_without_feedback_reads_none(store: &dyn Store) {
+    let expert = create(store, "ana@example.org").await;
+    let june = saved_request(store, "R-1", "2025-06-01", "2025-06-05").await;
+    let july = saved_request(store, "R-2", "2025-07-01", "2025-07-10").await;
+    ok(
+        store
+            .create_engagement(&engage(&june, expert.id, EngagementState::Completed))
+            .await,
+        "create_engagement",
+    );
+    let accepted = ok(
+        store
+            .create_engagement(&engage(&july, expert.id, EngagementState::Accepted))
+            .await,
+        "create_engagement",
+    );
+    let completed = ok(
+        store
+            .update_engagement(&Engagement {
+                state: EngagementState::Completed,
+                ..accepted
+            })
+            .await,
+        "update_engagement",
+    );
+    assert_eq!(completed.feedback, None);
+    for read in [
+        ok(store.engagements(None).await, "engagements"),
+        ok(store.engagements(Some(expert.id)).await, "engagements"),
+    ] {
+        let states: Vec<(EngagementState, Option<MissionFeedback>)> =
+            read.into_iter().map(|e| (e.state, e.feedback)).collect();
+        assert_eq!(
+            states,
+            [
+                (EngagementState::Completed, None),
+                (EngagementState::Completed, None)
+            ]
+        );
+    }
+}
+
+/// Feedback comes back exactly as stored, rating, comment in any script,
+/// who and when to the microsecond, whether it was stored with the
+/// engagement or added by an update; feedback without a comment reads back
+/// without one.
+pub async fn feedback_round_trips_exactly(store: &dyn Store) {
+    let expert = create(store, "ana@example.org").await;
+    let june = saved_request(store, "R-1", "2025-06-01", "2025-06-05").await;
+    let july = saved_request(store, "R-2", "2025-07-01", "2025-07-10").await;
+    let august = saved_request(store, "R-3", "2025-08-01", "2025-08-03").await;
+
+    // Thai, Arabic, Han, Vietnamese with stacked diacritics (in NFC), an
+    // emoji outside the Basic Multilingual Plane, quotes and a backslash.
+    let scripts = feedback(
+        5,
+        Some("ผู้เชี่ยวชาญทำงานดีมาก · خبير ممتاز · 非常专业 · Nguyễn Thị Ánh 👍 \"O'Brien\" \\ 100%"),
+        "rso:officer-7",
+        "2025-07-11T09:30:15.123456Z",
+    );
+    let imported = Engagement {
+        feedback: Some(feedback(1, None, "rso:import", "2025-06-06T00:00:00Z")),
+        ..engage(&june, expert.id, EngagementState::Completed)
+    };
+    let created = ok(
+        store.create_engagement(&imported).await,
+        "create_engagement",
+    );
+    assert_eq!(created, imported);
+
+    let accepted = ok(
+        store
+            .create_engagement(&engage(&july, expert.id, EngagementState::Accepted))
+            .await,
+        "create_engagement",
+    );
+    let completed = ok(
+        store
+            .update_engagement(&Engagement {
+                state: EngagementState::Completed,
+                feedback: Some(scripts.clone()),
+                ..accepted
+            })
+            .await,
+        "update_engagement",
+    );
+    assert_eq!(completed.feedback.as_ref(), Some(&scripts));
+    assert_eq!(completed.version, 2);
+
+    // Completed first, feedback added by a later update.
+    let bare = ok(
+        store
+            .create_engagement(&engage(&august, expert.id, EngagementState::Completed))
+            .await,
+        "create_engagement",
+    );
+    let late = feedback(
+        3,
+        Some("Arrived late; the workshop went well."),
+        "rso:officer-1",
+        "2025-08-20T23:59:59.999999Z",
+    );
+    let with_late = ok(
+        store
+            .update_engagement(&Engagement {
+                feedback: Some(late.clone()),
+                ..bare
+            })
+            .await,
+        "update_engagement",
+    );
+    assert_eq!(with_late.version, 2);
+
+    let want = [created, completed, with_late];
+    assert_eq!(ok(store.engagements(None).await, "engagements"), want);
+    assert_eq!(
+        ok(store.engagements(Some(expert.id)).await, "engagements"),
+        want
+    );
+    let read = ok(store.engagements(None).await, "engagements");
+    assert_eq!(read[1].feedback.as_ref(), Some(&scripts));
+    assert_eq!(read[2].feedback.as_ref(), Some(&late));
+}
+
+/// Of two updates made against one version, the second fails with
+/// `Conflict` and the feedback the first recorded stays as it was.
+pub async fn stale_feedback_update_keeps_the_recorded_feedback(store: &dyn Store) {
+    let expert = create(store, "ana@example.org").await;
+    let req = saved_request(store, "R-1", "2025-07-01", "2025-07-10").await;
+    let read = ok(
+        store
+            .create_engagement(&engage(&req, expert.id, EngagementState::Completed))
+            .await,
+        "create_engagement",
+    );
+    let first = feedback(
+        4,
+        Some("Clear advice"),
+        "rso:officer-1",
+        "2025-07-12T08:00:00Z",
+    );
+    let stored = ok(
+        store
+            .update_engagement(&Engagement {
+                feedback: Some(first.clone()),
+                ..read.clone()
+            })
+            .await,
+        "update_engagement",
+    );
+    let second = Engagement {
+        feedback: Some(feedback(
+            2,
+            Some("Unclear advice"),
+            "rso:officer-2",
+            "2025-07-12T08:00:01Z",
+        )),
+        ..read
+    };
+    match store.update_engagement(&second).await {
+        Err(StoreError::Conflict {
+            entity,
+            expected,
+            current,
+            ..
+        }) => assert_eq!((entity, expected, current), ("engagement", 1, 2)),
+        other => panic!("stale feedback update: expected Conflict, got {other:?}"),
+    }
+    assert_eq!(ok(store.engagements(None).await, "engagements"), [stored]);
+}
+
 async fn snapshot(store: &dyn Store) -> (Vec<Expert>, Vec<AuditEntry>, Vec<Engagement>) {
     (
         ok(store.experts().await, "experts"),
@@ -1805,6 +1981,16 @@ fn engage(request: &MissionRequest, expert: ExpertId, state: EngagementState) ->
         window: request.window,
         state,
         version: 1,
+        feedback: None,
+    }
+}
+
+fn feedback(rating: u8, comment: Option<&str>, by: &str, when: &str) -> MissionFeedback {
+    MissionFeedback {
+        rating,
+        comment: comment.map(Into::into),
+        recorded_by: by.into(),
+        recorded_at: at(when),
     }
 }
 

@@ -717,6 +717,92 @@ pub struct Engagement {
     /// Incremented on every change; changes are made against a version.
     #[serde(default = "first_version")]
     pub version: u64,
+    /// The post-mission feedback, once recorded on a completed engagement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback: Option<MissionFeedback>,
+}
+
+/// The lowest post-mission rating: unsatisfactory.
+pub const LOWEST_RATING: u8 = 1;
+
+/// The highest post-mission rating: outstanding.
+pub const HIGHEST_RATING: u8 = 5;
+
+/// The most characters a feedback comment may hold.
+pub const FEEDBACK_COMMENT_MAX_CHARS: usize = 2000;
+
+/// Post-mission feedback as it is given, before the roster records it.
+///
+/// The rating runs from 1 to 5:
+///
+/// | rating | meaning |
+/// | --- | --- |
+/// | 1 | unsatisfactory |
+/// | 2 | below expectations |
+/// | 3 | met expectations |
+/// | 4 | above expectations |
+/// | 5 | outstanding |
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Feedback {
+    /// From 1 (unsatisfactory) to 5 (outstanding).
+    #[schemars(range(min = 1, max = 5))]
+    pub rating: u8,
+    /// What the requesting member or the RSO says about the mission, in any
+    /// script: one paragraph of at most 2,000 characters, since control
+    /// characters (line breaks among them) are refused as in all free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+impl Feedback {
+    /// Puts the comment into NFC (an empty one becomes `None`) and returns
+    /// every problem found, each naming its field under `field`.
+    pub fn validate(&mut self, field: &Field) -> Vec<ValidationError> {
+        let mut errors = Vec::new();
+        if !(LOWEST_RATING..=HIGHEST_RATING).contains(&self.rating) {
+            errors.push(ValidationError::new(
+                field.key("rating"),
+                format!(
+                    "is {}; a rating runs from {LOWEST_RATING} (unsatisfactory) to \
+                     {HIGHEST_RATING} (outstanding)",
+                    self.rating
+                ),
+            ));
+        }
+        if let Some(comment) = &mut self.comment {
+            if let Err(message) = clean_text(comment, FEEDBACK_COMMENT_MAX_CHARS) {
+                errors.push(ValidationError::new(field.key("comment"), message));
+            } else if comment.is_empty() {
+                self.comment = None;
+            }
+        }
+        errors
+    }
+}
+
+/// Post-mission feedback as recorded on a completed engagement. Once
+/// recorded it is never replaced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissionFeedback {
+    /// From 1 (unsatisfactory) to 5 (outstanding), as in [`Feedback`].
+    pub rating: u8,
+    /// The comment, in NFC; may hold personal data, so it is never logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Who recorded it ([`Actor`](crate::Actor) in text form, such as
+    /// `rso:officer-1`).
+    pub recorded_by: String,
+    /// When it was recorded, by the roster's clock.
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl MissionFeedback {
+    /// Whether this records the same rating and comment as `feedback`
+    /// (validated), whoever recorded it and whenever.
+    pub fn says(&self, feedback: &Feedback) -> bool {
+        self.rating == feedback.rating && self.comment == feedback.comment
+    }
 }
 
 /// The version of a record as first stored, and of records written before
@@ -803,6 +889,75 @@ mod tests {
         assert_eq!(
             clean_text(&mut longer, 1000).unwrap_err(),
             "is 1001 characters long; at most 1000 are allowed"
+        );
+    }
+
+    #[test]
+    fn feedback_ratings_run_from_one_to_five() {
+        for rating in [1, 3, 5] {
+            let mut ok = Feedback {
+                rating,
+                comment: None,
+            };
+            assert_eq!(ok.validate(&Field::new("feedback")), []);
+        }
+        for rating in [0, 6, 255] {
+            let mut bad = Feedback {
+                rating,
+                comment: None,
+            };
+            let errors = bad.validate(&Field::new("feedback"));
+            assert_eq!(errors.len(), 1);
+            assert_eq!(
+                errors[0].to_string(),
+                format!(
+                    "feedback.rating: is {rating}; a rating runs from 1 (unsatisfactory) to 5 (outstanding)"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn feedback_comments_are_nfc_and_refuse_bidi_controls() {
+        let mut decomposed = Feedback {
+            rating: 4,
+            comment: Some("  Nguye\u{302}\u{303}n helped a lot  ".into()),
+        };
+        assert_eq!(decomposed.validate(&Field::new("feedback")), []);
+        assert_eq!(decomposed.comment.as_deref(), Some("Nguyễn helped a lot"));
+
+        let mut blank = Feedback {
+            rating: 4,
+            comment: Some(" \n ".into()),
+        };
+        assert_eq!(blank.validate(&Field::new("feedback")), []);
+        assert_eq!(blank.comment, None);
+
+        let mut spoofed = Feedback {
+            rating: 0,
+            comment: Some("good\u{2066}bad".into()),
+        };
+        let errors = spoofed.validate(&Field::new("feedback"));
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["feedback.rating", "feedback.comment"]);
+        assert_eq!(
+            errors[1].message,
+            "contains the control character U+2066, which is not allowed"
+        );
+
+        let mut longest = Feedback {
+            rating: 3,
+            comment: Some("ก".repeat(FEEDBACK_COMMENT_MAX_CHARS)),
+        };
+        assert_eq!(longest.validate(&Field::new("feedback")), []);
+        let mut too_long = Feedback {
+            rating: 3,
+            comment: Some("ก".repeat(FEEDBACK_COMMENT_MAX_CHARS + 1)),
+        };
+        let errors = too_long.validate(&Field::new("feedback"));
+        assert_eq!(
+            errors[0].to_string(),
+            "feedback.comment: is 2001 characters long; at most 2000 are allowed"
         );
     }
 

@@ -98,8 +98,8 @@ pub trait MissionStore: Send + Sync {
     /// holds; with [`StoreError::NotFound`] for an unknown request or expert.
     async fn create_engagement(&self, engagement: &Engagement) -> Result<Engagement, StoreError>;
 
-    /// Replaces the state and window of the stored engagement with the same
-    /// request and expert when its version equals `engagement.version`;
+    /// Replaces the state, window and feedback of the stored engagement with
+    /// the same request and expert when its version equals `engagement.version`;
     /// returns the stored record, whose version is one more. Fails with
     /// [`StoreError::Conflict`] on a stale version, [`StoreError::NotFound`]
     /// when there is no such engagement and [`StoreError::Duplicate`] when

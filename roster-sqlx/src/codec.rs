@@ -4,7 +4,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use roster_core::StoreError;
 use roster_core::lifecycle::{Seal, Status, Term};
 use roster_core::model::{
-    DateRange, EngagementState, Expert, ExpertId, MissionRequest, NominationRecord, Profile,
+    DateRange, Engagement, EngagementState, Expert, ExpertId, HIGHEST_RATING, LOWEST_RATING,
+    MissionFeedback, MissionRequest, NominationRecord, Profile,
 };
 use roster_core::store::Notice;
 use serde::{Deserialize, Serialize};
@@ -148,6 +149,63 @@ pub(crate) fn parse_state(text: &str) -> Result<EngagementState, String> {
     .ok_or_else(|| format!("unknown engagement state `{text}`"))
 }
 
+/// An engagement's feedback as its four nullable columns: all set, or
+/// none.
+pub(crate) struct FeedbackColumns {
+    pub(crate) rating: Option<i16>,
+    pub(crate) comment: Option<String>,
+    pub(crate) by: Option<String>,
+    pub(crate) at: Option<DateTime<Utc>>,
+}
+
+impl FeedbackColumns {
+    /// The columns of an engagement's feedback.
+    pub(crate) fn of(engagement: &Engagement) -> FeedbackColumns {
+        match &engagement.feedback {
+            Some(f) => FeedbackColumns {
+                rating: Some(i16::from(f.rating)),
+                comment: f.comment.clone(),
+                by: Some(f.recorded_by.clone()),
+                at: Some(f.recorded_at),
+            },
+            None => FeedbackColumns {
+                rating: None,
+                comment: None,
+                by: None,
+                at: None,
+            },
+        }
+    }
+
+    /// The feedback of the engagement `id` (request key and expert), read
+    /// back. Never quotes the comment: it may hold personal data.
+    pub(crate) fn into_feedback(self, id: &str) -> Result<Option<MissionFeedback>, StoreError> {
+        let corrupt = |message: &str| corrupt("engagement", id.to_owned(), message.to_owned());
+        match (self.rating, self.by, self.at) {
+            (None, None, None) if self.comment.is_none() => Ok(None),
+            (Some(rating), Some(recorded_by), Some(recorded_at)) => {
+                let rating = u8::try_from(rating)
+                    .ok()
+                    .filter(|r| (LOWEST_RATING..=HIGHEST_RATING).contains(r))
+                    .ok_or_else(|| {
+                        corrupt(&format!(
+                            "feedback rating {rating} is outside {LOWEST_RATING} to {HIGHEST_RATING}"
+                        ))
+                    })?;
+                Ok(Some(MissionFeedback {
+                    rating,
+                    comment: self.comment,
+                    recorded_by,
+                    recorded_at,
+                }))
+            }
+            _ => Err(corrupt(
+                "feedback is incomplete: rating, recorder and instant must all be set or all be empty",
+            )),
+        }
+    }
+}
+
 /// The one text form of instants: UTC, microseconds, fixed width, so that
 /// text order is time order.
 pub(crate) fn instant_text(at: DateTime<Utc>) -> String {
@@ -251,5 +309,64 @@ mod tests {
         assert_eq!(parse_instant(&instant_text(r2)), Ok(r2));
         assert!(parse_instant("2025-03-01").is_err());
         assert!(parse_instant("yesterday").is_err());
+    }
+
+    fn columns(rating: Option<i16>, by: Option<&str>, at: Option<&str>) -> FeedbackColumns {
+        FeedbackColumns {
+            rating,
+            comment: Some("Maria Santos was late".into()),
+            by: by.map(Into::into),
+            at: at.map(|at| parse_instant(at).unwrap()),
+        }
+    }
+
+    #[test]
+    fn feedback_columns_read_back_whole_or_as_corrupt_without_the_comment() {
+        let at = Some("2025-09-11T08:00:00.000001Z");
+        let read = columns(Some(5), Some("rso:officer-1"), at)
+            .into_feedback("THA/A/E-0001")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (
+                read.rating,
+                read.recorded_by.as_str(),
+                instant_text(read.recorded_at)
+            ),
+            (5, "rso:officer-1", "2025-09-11T08:00:00.000001Z".to_owned())
+        );
+        let none = FeedbackColumns {
+            rating: None,
+            comment: None,
+            by: None,
+            at: None,
+        };
+        assert_eq!(none.into_feedback("THA/A/E-0001").unwrap(), None);
+
+        for (bad, message) in [
+            (
+                columns(Some(0), Some("rso:a"), at),
+                "feedback rating 0 is outside 1 to 5",
+            ),
+            (
+                columns(Some(-3), Some("rso:a"), at),
+                "feedback rating -3 is outside 1 to 5",
+            ),
+            (
+                columns(Some(4), None, at),
+                "feedback is incomplete: rating, recorder and instant must all be set or all be empty",
+            ),
+            (
+                columns(None, None, None),
+                "feedback is incomplete: rating, recorder and instant must all be set or all be empty",
+            ),
+        ] {
+            let err = bad.into_feedback("THA/A/E-0001").unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("stored engagement THA/A/E-0001 could not be decoded: {message}")
+            );
+            assert!(!err.to_string().contains("Maria"));
+        }
     }
 }

@@ -574,7 +574,8 @@ impl MissionStore for PgStore {
         let rows = match expert {
             Some(id) => {
                 sqlx::query(
-                    "SELECT request_id, expert_id, first_day, last_day, state, version
+                    "SELECT request_id, expert_id, first_day, last_day, state, version,
+                            feedback_rating, feedback_comment, feedback_by, feedback_at
                      FROM engagements WHERE expert_id = $1 ORDER BY request_id, expert_id",
                 )
                 .bind(id.0)
@@ -583,7 +584,8 @@ impl MissionStore for PgStore {
             }
             None => {
                 sqlx::query(
-                    "SELECT request_id, expert_id, first_day, last_day, state, version
+                    "SELECT request_id, expert_id, first_day, last_day, state, version,
+                            feedback_rating, feedback_comment, feedback_by, feedback_at
                      FROM engagements ORDER BY request_id, expert_id",
                 )
                 .fetch_all(&self.pool)
@@ -814,7 +816,8 @@ async fn check_overlap(conn: &mut PgConnection, engagement: &Engagement) -> Resu
         return Ok(());
     }
     let others = sqlx::query(
-        "SELECT request_id, expert_id, first_day, last_day, state, version
+        "SELECT request_id, expert_id, first_day, last_day, state, version,
+                feedback_rating, feedback_comment, feedback_by, feedback_at
          FROM engagements WHERE expert_id = $1 AND request_id <> $2",
     )
     .bind(engagement.expert.0)
@@ -851,15 +854,21 @@ async fn insert_engagement(
         });
     }
     check_overlap(conn, engagement).await?;
+    let feedback = codec::FeedbackColumns::of(engagement);
     sqlx::query(
-        "INSERT INTO engagements (request_id, expert_id, first_day, last_day, state, version)
-         VALUES ($1, $2, $3, $4, $5, 1)",
+        "INSERT INTO engagements (request_id, expert_id, first_day, last_day, state, version,
+                                  feedback_rating, feedback_comment, feedback_by, feedback_at)
+         VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9)",
     )
     .bind(&engagement.request_id)
     .bind(engagement.expert.0)
     .bind(engagement.window.first)
     .bind(engagement.window.last)
     .bind(codec::state_name(engagement.state))
+    .bind(feedback.rating)
+    .bind(feedback.comment)
+    .bind(feedback.by)
+    .bind(feedback.at)
     .execute(&mut *conn)
     .await
     .map_err(|e| match &e {
@@ -908,13 +917,19 @@ async fn update_engagement(
     };
     let current = codec::check_version("engagement", &id, engagement.version, stored)?;
     check_overlap(conn, engagement).await?;
+    let feedback = codec::FeedbackColumns::of(engagement);
     sqlx::query(
-        "UPDATE engagements SET first_day = $1, last_day = $2, state = $3, version = version + 1
-         WHERE request_id = $4 AND expert_id = $5",
+        "UPDATE engagements SET first_day = $1, last_day = $2, state = $3, version = version + 1,
+                feedback_rating = $4, feedback_comment = $5, feedback_by = $6, feedback_at = $7
+         WHERE request_id = $8 AND expert_id = $9",
     )
     .bind(engagement.window.first)
     .bind(engagement.window.last)
     .bind(codec::state_name(engagement.state))
+    .bind(feedback.rating)
+    .bind(feedback.comment)
+    .bind(feedback.by)
+    .bind(feedback.at)
     .bind(&engagement.request_id)
     .bind(engagement.expert.0)
     .execute(&mut *conn)
@@ -982,6 +997,13 @@ fn engagement_from_row(row: &PgRow) -> Result<Engagement, StoreError> {
         &format!("{request_id}/{expert}"),
         row.try_get("version").map_err(backend)?,
     )?;
+    let feedback = codec::FeedbackColumns {
+        rating: row.try_get("feedback_rating").map_err(backend)?,
+        comment: row.try_get("feedback_comment").map_err(backend)?,
+        by: row.try_get("feedback_by").map_err(backend)?,
+        at: row.try_get("feedback_at").map_err(backend)?,
+    }
+    .into_feedback(&format!("{request_id}/{expert}"))?;
     Ok(Engagement {
         window: DateRange {
             first: row.try_get("first_day").map_err(backend)?,
@@ -991,6 +1013,7 @@ fn engagement_from_row(row: &PgRow) -> Result<Engagement, StoreError> {
         expert,
         state,
         version,
+        feedback,
     })
 }
 

@@ -499,7 +499,8 @@ impl MissionStore for SqliteStore {
         let rows = match expert {
             Some(id) => {
                 sqlx::query(
-                    "SELECT request_id, expert_id, first_day, last_day, state, version
+                    "SELECT request_id, expert_id, first_day, last_day, state, version,
+                            feedback_rating, feedback_comment, feedback_by, feedback_at
                      FROM engagements WHERE expert_id = ? ORDER BY request_id, expert_id",
                 )
                 .bind(id.0)
@@ -508,7 +509,8 @@ impl MissionStore for SqliteStore {
             }
             None => {
                 sqlx::query(
-                    "SELECT request_id, expert_id, first_day, last_day, state, version
+                    "SELECT request_id, expert_id, first_day, last_day, state, version,
+                            feedback_rating, feedback_comment, feedback_by, feedback_at
                      FROM engagements ORDER BY request_id, expert_id",
                 )
                 .fetch_all(&self.pool)
@@ -710,7 +712,8 @@ async fn check_overlap(
         return Ok(());
     }
     let others = sqlx::query(
-        "SELECT request_id, expert_id, first_day, last_day, state, version
+        "SELECT request_id, expert_id, first_day, last_day, state, version,
+                feedback_rating, feedback_comment, feedback_by, feedback_at
          FROM engagements WHERE expert_id = ? AND request_id <> ?",
     )
     .bind(engagement.expert.0)
@@ -735,15 +738,21 @@ async fn insert_engagement(
     engagement: &Engagement,
 ) -> Result<Engagement, StoreError> {
     check_overlap(conn, engagement).await?;
+    let feedback = codec::FeedbackColumns::of(engagement);
     let written = sqlx::query(
-        "INSERT INTO engagements (request_id, expert_id, first_day, last_day, state, version)
-         VALUES (?, ?, ?, ?, ?, 1)",
+        "INSERT INTO engagements (request_id, expert_id, first_day, last_day, state, version,
+                                  feedback_rating, feedback_comment, feedback_by, feedback_at)
+         VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
     )
     .bind(&engagement.request_id)
     .bind(engagement.expert.0)
     .bind(codec::date_text(engagement.window.first))
     .bind(codec::date_text(engagement.window.last))
     .bind(codec::state_name(engagement.state))
+    .bind(feedback.rating)
+    .bind(feedback.comment)
+    .bind(feedback.by)
+    .bind(feedback.at.map(codec::instant_text))
     .execute(&mut *conn)
     .await;
     match written {
@@ -779,13 +788,19 @@ async fn update_engagement(
     };
     let current = codec::check_version("engagement", &id, engagement.version, stored)?;
     check_overlap(conn, engagement).await?;
+    let feedback = codec::FeedbackColumns::of(engagement);
     sqlx::query(
-        "UPDATE engagements SET first_day = ?, last_day = ?, state = ?, version = version + 1
+        "UPDATE engagements SET first_day = ?, last_day = ?, state = ?, version = version + 1,
+                feedback_rating = ?, feedback_comment = ?, feedback_by = ?, feedback_at = ?
          WHERE request_id = ? AND expert_id = ?",
     )
     .bind(codec::date_text(engagement.window.first))
     .bind(codec::date_text(engagement.window.last))
     .bind(codec::state_name(engagement.state))
+    .bind(feedback.rating)
+    .bind(feedback.comment)
+    .bind(feedback.by)
+    .bind(feedback.at.map(codec::instant_text))
     .bind(&engagement.request_id)
     .bind(engagement.expert.0)
     .execute(&mut *conn)
@@ -860,12 +875,25 @@ fn engagement_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Engagement, Stor
         codec::parse_state(state).map_err(|m| codec::corrupt("engagement", id.clone(), m))?;
     let version =
         codec::parse_version("engagement", &id, row.try_get("version").map_err(backend)?)?;
+    let at: Option<&str> = row.try_get("feedback_at").map_err(backend)?;
+    let at = at
+        .map(codec::parse_instant)
+        .transpose()
+        .map_err(|m| codec::corrupt("engagement", id.clone(), m))?;
+    let feedback = codec::FeedbackColumns {
+        rating: row.try_get("feedback_rating").map_err(backend)?,
+        comment: row.try_get("feedback_comment").map_err(backend)?,
+        by: row.try_get("feedback_by").map_err(backend)?,
+        at,
+    }
+    .into_feedback(&id)?;
     Ok(Engagement {
         request_id,
         expert,
         window,
         state,
         version,
+        feedback,
     })
 }
 

@@ -198,6 +198,7 @@ async fn an_engagement_needs_a_stored_expert_and_request() {
         },
         state: EngagementState::Accepted,
         version: 1,
+        feedback: None,
     };
     let err = store.create_engagement(&engagement).await.unwrap_err();
     assert!(

@@ -221,6 +221,58 @@ async fn the_database_itself_refuses_overlapping_bookings() {
     );
 }
 
+/// Rows as written before engagements had feedback read back without
+/// any, and the database itself keeps feedback whole (rating, recorder and
+/// instant together; a comment only with them) and rated from 1 to 5.
+#[tokio::test]
+async fn the_database_itself_keeps_feedback_whole_and_in_range() {
+    let (store, _dir) = open().await;
+    let expert = create(&store, 0).await.id;
+    store
+        .save_request(&request("A", "2025-09-01", "2025-09-10"))
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO engagements (request_id, expert_id, first_day, last_day, state)
+         VALUES ('THA/A', ?, '2025-09-01', '2025-09-10', 'completed')",
+    )
+    .bind(expert.0)
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let before = store.engagements(None).await.unwrap();
+    assert_eq!(before.len(), 1);
+    assert_eq!((before[0].version, &before[0].feedback), (1, &None));
+
+    let at = Some("2025-09-11T08:00:00.000000Z");
+    let by = Some("rso:officer-1");
+    let set = "UPDATE engagements
+               SET feedback_rating = ?, feedback_comment = ?, feedback_by = ?, feedback_at = ?
+               WHERE request_id = 'THA/A'";
+    for (rating, comment, by, at) in [
+        (Some(0_i64), None, by, at),
+        (Some(6), Some("too good"), by, at),
+        (Some(4), None, None, at),
+        (Some(4), None, by, None),
+        (None, None, by, at),
+        (None, Some("a comment without a rating"), None, None),
+    ] {
+        let err = sqlx::query(set)
+            .bind(rating)
+            .bind(comment)
+            .bind(by)
+            .bind(at)
+            .execute(store.pool())
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("CHECK constraint failed"),
+            "rating {rating:?}: {err}"
+        );
+    }
+    assert_eq!(store.engagements(None).await.unwrap(), before);
+}
+
 #[tokio::test]
 async fn a_write_that_fails_half_way_leaves_everything_as_it_was() {
     let (store, _dir) = open().await;

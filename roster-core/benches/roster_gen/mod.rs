@@ -196,6 +196,7 @@ impl Generator {
                 EngagementState::Completed
             },
             version: 1,
+            feedback: None,
         }]
     }
 

@@ -5,7 +5,9 @@ use super::{Roster, forbidden, require_rso};
 use crate::error::{Field, RosterError, StoreError, ValidationError};
 use crate::lifecycle::Actor;
 use crate::matching::{self, Shortlist};
-use crate::model::{Engagement, EngagementState, ExpertId, MissionRequest, request_key};
+use crate::model::{
+    Engagement, EngagementState, ExpertId, Feedback, MissionFeedback, MissionRequest, request_key,
+};
 
 impl Roster {
     /// Ranks the roster for a request without recording anything: the
@@ -44,6 +46,7 @@ impl Roster {
             window: request.window,
             state: EngagementState::Proposed,
             version: 1,
+            feedback: None,
         };
         let engagement = match self.find_engagement(&request, expert).await? {
             None => self.store.create_engagement(&proposal).await?,
@@ -118,28 +121,82 @@ impl Roster {
         Ok(engagement)
     }
 
-    /// Records an accepted mission as carried out. RSO only.
-    // Post-mission feedback is not stored yet: `Engagement` has no field
-    // for it and the stores' engagement tables no column.
+    /// Records an accepted mission as carried out, with its post-mission
+    /// feedback when that is at hand; feedback that arrives later goes
+    /// through [`record_feedback`](Roster::record_feedback). RSO only.
+    ///
+    /// Completing a completed engagement again is harmless: without
+    /// feedback, or with the feedback already recorded, it returns the
+    /// stored engagement unchanged; with feedback where none is recorded
+    /// yet, it records it. Feedback that differs from the recorded feedback
+    /// is refused with an error on `feedback`: recorded feedback is never
+    /// replaced.
     pub async fn complete(
         &self,
         actor: &Actor,
         requester: &str,
         request_id: &str,
         expert: ExpertId,
+        feedback: Option<Feedback>,
     ) -> Result<Engagement, RosterError> {
         require_rso(actor, "record completed missions")?;
+        let feedback = feedback.map(checked_feedback).transpose()?;
         let request = self.issued(requester, request_id).await?;
         let mut engagement = self.engagement(&request, expert, "completed").await?;
         match engagement.state {
-            EngagementState::Completed => return Ok(engagement),
+            EngagementState::Completed => {
+                return match feedback {
+                    Some(feedback) => self.add_feedback(actor, engagement, feedback).await,
+                    None => Ok(engagement),
+                };
+            }
             EngagementState::Accepted => {}
             other => return Err(wrong_state(&engagement, other, "completed")),
         }
         engagement.state = EngagementState::Completed;
+        engagement.feedback = feedback.map(|f| self.recorded(actor, f));
         let engagement = self.store.update_engagement(&engagement).await?;
-        tracing::info!(request = %engagement.request_id, expert = %expert, "mission completed");
+        tracing::info!(
+            request = %engagement.request_id,
+            expert = %expert,
+            with_feedback = engagement.feedback.is_some(),
+            "mission completed"
+        );
         Ok(engagement)
+    }
+
+    /// Records the post-mission feedback of a completed engagement that has
+    /// none yet. Recording the same rating and comment again returns the
+    /// stored engagement unchanged; different feedback is refused with an
+    /// error on `feedback`, since recorded feedback is never replaced. The
+    /// change is made against the version read, so of two recordings at
+    /// once one wins and the other fails with a conflict. RSO only.
+    pub async fn record_feedback(
+        &self,
+        actor: &Actor,
+        requester: &str,
+        request_id: &str,
+        expert: ExpertId,
+        feedback: Feedback,
+    ) -> Result<Engagement, RosterError> {
+        require_rso(actor, "record post-mission feedback")?;
+        let feedback = checked_feedback(feedback)?;
+        let request = self.issued(requester, request_id).await?;
+        let engagement = self.engagement(&request, expert, "given feedback").await?;
+        if engagement.state != EngagementState::Completed {
+            return Err(ValidationError::new(
+                Field::new("state"),
+                format!(
+                    "the engagement of {} on {} is {}; feedback is recorded only once the \
+                     mission is completed",
+                    engagement.expert,
+                    engagement.request_id,
+                    state_name(engagement.state)
+                ),
+            )
+            .into());
+        }
+        self.add_feedback(actor, engagement, feedback).await
     }
 
     /// Access and validation shared by issuing and previewing a request.
@@ -228,6 +285,51 @@ impl Roster {
         })
     }
 
+    /// Adds validated `feedback` to a completed engagement: unchanged when
+    /// it already says the same, refused when it says something else.
+    async fn add_feedback(
+        &self,
+        actor: &Actor,
+        mut engagement: Engagement,
+        feedback: Feedback,
+    ) -> Result<Engagement, RosterError> {
+        match &engagement.feedback {
+            Some(stored) if stored.says(&feedback) => return Ok(engagement),
+            Some(stored) => {
+                return Err(ValidationError::new(
+                    Field::new("feedback"),
+                    format!(
+                        "the engagement of {} on {} already has feedback, recorded at {}; \
+                         recorded feedback is never replaced",
+                        engagement.expert,
+                        engagement.request_id,
+                        stored.recorded_at.to_rfc3339()
+                    ),
+                )
+                .into());
+            }
+            None => {}
+        }
+        engagement.feedback = Some(self.recorded(actor, feedback));
+        let engagement = self.store.update_engagement(&engagement).await?;
+        tracing::info!(
+            request = %engagement.request_id,
+            expert = %engagement.expert,
+            "mission feedback recorded"
+        );
+        Ok(engagement)
+    }
+
+    /// Validated feedback as recorded now by `actor`.
+    fn recorded(&self, actor: &Actor, feedback: Feedback) -> MissionFeedback {
+        MissionFeedback {
+            rating: feedback.rating,
+            comment: feedback.comment,
+            recorded_by: actor.to_string(),
+            recorded_at: self.now(),
+        }
+    }
+
     fn may_answer(
         &self,
         actor: &Actor,
@@ -245,10 +347,7 @@ impl Roster {
 }
 
 fn wrong_state(engagement: &Engagement, state: EngagementState, to: &str) -> RosterError {
-    let state = serde_json::to_value(state)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
+    let state = state_name(state);
     ValidationError::new(
         Field::new("state"),
         format!(
@@ -257,4 +356,25 @@ fn wrong_state(engagement: &Engagement, state: EngagementState, to: &str) -> Ros
         ),
     )
     .into()
+}
+
+/// The state's name in snake case, as serialised.
+fn state_name(state: EngagementState) -> &'static str {
+    match state {
+        EngagementState::Proposed => "proposed",
+        EngagementState::Accepted => "accepted",
+        EngagementState::Declined => "declined",
+        EngagementState::Completed => "completed",
+    }
+}
+
+/// Feedback with its comment normalised, or every problem found, each
+/// named under `feedback`.
+fn checked_feedback(mut feedback: Feedback) -> Result<Feedback, RosterError> {
+    let errors = feedback.validate(&Field::new("feedback"));
+    if errors.is_empty() {
+        Ok(feedback)
+    } else {
+        Err(errors.into())
+    }
 }

@@ -247,3 +247,76 @@ class Roster:
         :raises ValidationError: for every field at fault.
         :raises ForbiddenError: if requesting for another member.
         """
+
+    def propose(self, requester: str, request_id: str, expert_id: int) -> dict[str, Any]:
+        """Proposes an expert for a request issued by ``match_request``.
+
+        Returns the engagement: ``request_id`` (``"THA/THA-2025-07"``, the
+        requester's code and its own id), ``expert``, ``window``,
+        ``state`` (``"proposed"``) and ``version``. Proposing again
+        returns the stored proposal.
+
+        :raises ForbiddenError: unless acting as the RSO.
+        :raises NotFoundError: if the request was never issued.
+        :raises ValidationError: with ``field`` ``"expert"`` if a hard
+            filter leaves the expert out (the reason is in the message).
+        """
+
+    def accept(self, requester: str, request_id: str, expert_id: int) -> dict[str, Any]:
+        """Confirms a proposed engagement, after checking the filters again.
+
+        Returns the engagement, now ``"accepted"``; accepting again returns
+        it unchanged.
+
+        :raises ForbiddenError: unless acting as the RSO, the requesting
+            member or the expert.
+        :raises ValidationError: with ``field`` ``"state"`` if the
+            engagement is not proposed, or ``"expert"`` if a filter now
+            leaves the expert out.
+        """
+
+    def complete(
+        self,
+        requester: str,
+        request_id: str,
+        expert_id: int,
+        feedback: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Records an accepted mission as carried out.
+
+        ``feedback``, when at hand, is ``{"rating": 1..5, "comment": ...}``:
+        the rating runs from 1 (unsatisfactory) through 3 (met
+        expectations) to 5 (outstanding); the comment is optional text of
+        at most 2,000 characters, kept in Unicode NFC, on one line. Feedback
+        that arrives later goes through ``record_feedback``. Returns the
+        engagement, now ``"completed"``, with ``feedback`` once recorded:
+        ``rating``, ``comment`` (when given), ``recorded_by`` (the acting
+        party, such as ``"rso:python"``) and ``recorded_at``.
+
+        Completing again returns the stored engagement unchanged, or
+        records the feedback if it has none yet.
+
+        :raises ForbiddenError: unless acting as the RSO.
+        :raises ValidationError: with ``field`` ``"feedback.rating"`` or
+            ``"feedback.comment"`` for feedback at fault, ``"state"`` if
+            the engagement is not accepted or completed, and
+            ``"feedback"`` if different feedback is already recorded
+            (recorded feedback is never replaced).
+        """
+
+    def record_feedback(
+        self, requester: str, request_id: str, expert_id: int, feedback: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Records the feedback of a completed mission that has none yet.
+
+        ``feedback`` is as for ``complete``. Returns the engagement with its
+        ``feedback``; the same feedback again returns it unchanged.
+
+        :raises ForbiddenError: unless acting as the RSO.
+        :raises ValidationError: with ``field`` ``"feedback.rating"`` or
+            ``"feedback.comment"`` for feedback at fault, ``"state"`` unless
+            the engagement is completed, and ``"feedback"`` if different
+            feedback is already recorded.
+        :raises ConflictError: if the engagement changed while the feedback
+            was being recorded; read it again and retry.
+        """

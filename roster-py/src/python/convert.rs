@@ -17,10 +17,38 @@ pub(crate) fn from_python<T: DeserializeOwned>(
     value: &Bound<'_, PyAny>,
     argument: &str,
 ) -> PyResult<T> {
+    read(value, |path| {
+        if path == "." {
+            argument.to_owned()
+        } else {
+            path.to_owned()
+        }
+    })
+}
+
+/// Reads a record from a Python value as [`from_python`] does, but names a
+/// field at fault under `argument` (`feedback.rating`), as the roster names
+/// the fields of an argument that it checks itself.
+pub(crate) fn from_python_under<T: DeserializeOwned>(
+    value: &Bound<'_, PyAny>,
+    argument: &str,
+) -> PyResult<T> {
+    read(value, |path| {
+        if path == "." {
+            argument.to_owned()
+        } else {
+            format!("{argument}.{path}")
+        }
+    })
+}
+
+fn read<T: DeserializeOwned>(
+    value: &Bound<'_, PyAny>,
+    field: impl FnOnce(&str) -> String,
+) -> PyResult<T> {
     let mut de = Depythonizer::from_object(value);
     serde_path_to_error::deserialize(&mut de).map_err(|err| {
-        let path = err.path().to_string();
-        let field = if path == "." { argument } else { &path };
+        let field = field(&err.path().to_string());
         validation_error(
             value.py(),
             &ValidationError::new(Field::new(field), err.inner().to_string()),

@@ -17,7 +17,7 @@ use roster_core::error::RosterError;
 use roster_core::{Actor, DEFAULT_ZONE, ExpertId, MemoryStore, Store};
 use tokio::runtime::Runtime;
 
-use super::convert::{from_python, to_python};
+use super::convert::{from_python, from_python_under, to_python};
 use super::errors::{internal_error, roster_error, validation_error};
 use crate::clock::{DayClock, parse_day};
 
@@ -318,6 +318,89 @@ impl PyRoster {
         let request = from_python(request, "request")?;
         let shortlist = self.run(py, self.roster().match_request(&self.actor, request))?;
         to_python(py, &shortlist)
+    }
+
+    /// Proposes an expert for an issued request.
+    fn propose<'py>(
+        &self,
+        py: Python<'py>,
+        requester: &str,
+        request_id: &str,
+        expert_id: i64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let engagement = self.run(
+            py,
+            self.roster()
+                .propose(&self.actor, requester, request_id, ExpertId(expert_id)),
+        )?;
+        to_python(py, &engagement)
+    }
+
+    /// Confirms a proposed engagement.
+    fn accept<'py>(
+        &self,
+        py: Python<'py>,
+        requester: &str,
+        request_id: &str,
+        expert_id: i64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let engagement = self.run(
+            py,
+            self.roster()
+                .accept(&self.actor, requester, request_id, ExpertId(expert_id)),
+        )?;
+        to_python(py, &engagement)
+    }
+
+    /// Records an accepted mission as carried out, with its feedback when
+    /// given.
+    #[pyo3(signature = (requester, request_id, expert_id, feedback = None))]
+    fn complete<'py>(
+        &self,
+        py: Python<'py>,
+        requester: &str,
+        request_id: &str,
+        expert_id: i64,
+        feedback: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let feedback = match feedback {
+            Some(feedback) if !feedback.is_none() => Some(from_python_under(feedback, "feedback")?),
+            _ => None,
+        };
+        let engagement = self.run(
+            py,
+            self.roster().complete(
+                &self.actor,
+                requester,
+                request_id,
+                ExpertId(expert_id),
+                feedback,
+            ),
+        )?;
+        to_python(py, &engagement)
+    }
+
+    /// Records the feedback of a completed mission that has none yet.
+    fn record_feedback<'py>(
+        &self,
+        py: Python<'py>,
+        requester: &str,
+        request_id: &str,
+        expert_id: i64,
+        feedback: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let feedback = from_python_under(feedback, "feedback")?;
+        let engagement = self.run(
+            py,
+            self.roster().record_feedback(
+                &self.actor,
+                requester,
+                request_id,
+                ExpertId(expert_id),
+                feedback,
+            ),
+        )?;
+        to_python(py, &engagement)
     }
 
     fn __repr__(&self) -> String {

@@ -203,6 +203,7 @@ pub async fn one_of_many_overlapping_bookings_wins(store: Arc<dyn Store>, n: usi
                     window: request.window,
                     state: EngagementState::Accepted,
                     version: 1,
+                    feedback: None,
                 };
                 store.create_engagement(&engagement).await
             })
@@ -254,6 +255,7 @@ pub async fn simultaneous_writers_all_succeed(store: Arc<dyn Store>, n: usize) {
                         window: request.window,
                         state: EngagementState::Accepted,
                         version: 1,
+                        feedback: None,
                     })
                     .await
             })
@@ -290,6 +292,7 @@ pub async fn engagement_changes_lose_nothing(store: Arc<dyn Store>, tasks: usize
         window: request.window,
         state: EngagementState::Proposed,
         version: 1,
+        feedback: None,
     };
     store.create_engagement(&first).await.expect("create");
     let per_task = attempts / tasks;

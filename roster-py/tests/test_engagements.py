@@ -1,0 +1,139 @@
+"""Engagements from proposal to completion, with post-mission feedback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import roster
+
+from samples import CALL_2025, PDF, TODAY, caseworker, nomination, thai_request
+
+THAI = {"kind": "participant", "id": "THA"}
+REQUEST = "THA-2025-07"
+
+
+def accepted(r: roster.Roster) -> int:
+    """Includes the caseworker, issues the Thai request and books her on it."""
+    expert_id = int(r.nominate(nomination("PHL", caseworker()))["expert"])
+    r.screen(expert_id)
+    r.invite(expert_id)
+    cv = r.upload_cv(expert_id, "cv.pdf", PDF)
+    r.register(expert_id, {"profile": caseworker(), "cv_document": cv["id"]})
+    r.include(expert_id)
+    r.match_request(thai_request())
+    proposed = r.propose("THA", REQUEST, expert_id)
+    assert (proposed["state"], proposed["version"]) == ("proposed", 1)
+    booked = r.as_actor(THAI).accept("THA", REQUEST, expert_id)
+    assert (booked["state"], booked["version"]) == ("accepted", 2)
+    return expert_id
+
+
+def test_completion_records_the_feedback_exactly(office: roster.Roster) -> None:
+    expert_id = accepted(office)
+    office.set_today("2025-07-12")
+    # Decomposed Vietnamese and Thai text come back in NFC, trimmed.
+    comment = " Chị Nguye\u0302\u0303n: ผู้เชี่ยวชาญดีมาก "
+    done = office.complete("THA", REQUEST, expert_id, {"rating": 5, "comment": comment})
+    assert done == {
+        "request_id": "THA/THA-2025-07",
+        "expert": expert_id,
+        "window": {"first": "2025-07-01", "last": "2025-07-10"},
+        "state": "completed",
+        "version": 3,
+        "feedback": {
+            "rating": 5,
+            "comment": "Chị Nguyễn: ผู้เชี่ยวชาญดีมาก",
+            "recorded_by": "rso:python",
+            "recorded_at": "2025-07-12T05:00:00Z",
+        },
+    }
+    # Completing again, with the same feedback or none, changes nothing.
+    assert office.complete("THA", REQUEST, expert_id) == done
+    assert office.complete("THA", REQUEST, expert_id, {"rating": 5, "comment": comment}) == done
+
+
+def test_feedback_may_follow_the_completion(office: roster.Roster) -> None:
+    expert_id = accepted(office)
+    done = office.complete("THA", REQUEST, expert_id, None)
+    assert done["state"] == "completed"
+    assert "feedback" not in done
+    later = office.record_feedback("THA", REQUEST, expert_id, {"rating": 3})
+    assert later["version"] == done["version"] + 1
+    assert later["feedback"]["rating"] == 3
+    assert "comment" not in later["feedback"]
+    assert office.record_feedback("THA", REQUEST, expert_id, {"rating": 3}) == later
+
+
+def test_recorded_feedback_is_never_replaced(office: roster.Roster) -> None:
+    expert_id = accepted(office)
+    done = office.complete("THA", REQUEST, expert_id, {"rating": 4, "comment": "Helpful"})
+    for call in [office.complete, office.record_feedback]:
+        with pytest.raises(roster.ValidationError) as caught:
+            call("THA", REQUEST, expert_id, {"rating": 2, "comment": "Helpful"})
+        assert caught.value.field == "feedback"
+        assert "recorded feedback is never replaced" in caught.value.message
+    assert office.complete("THA", REQUEST, expert_id) == done
+
+
+@pytest.mark.parametrize("rating", [0, 6, 300, -1])
+def test_a_rating_outside_one_to_five_names_the_field(office: roster.Roster, rating: int) -> None:
+    expert_id = accepted(office)
+    with pytest.raises(roster.ValidationError) as caught:
+        office.complete("THA", REQUEST, expert_id, {"rating": rating})
+    assert caught.value.field == "feedback.rating"
+    # Nothing was completed.
+    assert office.accept("THA", REQUEST, expert_id)["state"] == "accepted"
+
+
+@pytest.mark.parametrize(
+    ("feedback", "field"),
+    [
+        ({"rating": 4, "comment": "fine\u202eenif"}, "feedback.comment"),
+        ({"rating": 4, "comment": "x" * 2001}, "feedback.comment"),
+        ({"rating": 4, "stars": 4}, "feedback.stars"),
+        ({"comment": "no rating"}, "feedback"),
+    ],
+    ids=["bidi-control", "too-long", "unknown-key", "no-rating"],
+)
+def test_malformed_feedback_names_the_field(
+    office: roster.Roster, feedback: dict[str, Any], field: str
+) -> None:
+    expert_id = accepted(office)
+    office.complete("THA", REQUEST, expert_id)
+    with pytest.raises(roster.ValidationError) as caught:
+        office.record_feedback("THA", REQUEST, expert_id, feedback)
+    assert caught.value.field == field
+
+
+def test_feedback_needs_a_completed_mission(office: roster.Roster) -> None:
+    expert_id = accepted(office)
+    with pytest.raises(roster.ValidationError) as caught:
+        office.record_feedback("THA", REQUEST, expert_id, {"rating": 4})
+    assert caught.value.field == "state"
+    assert caught.value.message.endswith(
+        "is accepted; feedback is recorded only once the mission is completed"
+    )
+
+
+def test_only_the_rso_completes_and_records_feedback(office: roster.Roster) -> None:
+    expert_id = accepted(office)
+    thai = office.as_actor(THAI)
+    with pytest.raises(roster.ForbiddenError):
+        thai.complete("THA", REQUEST, expert_id, {"rating": 5})
+    office.complete("THA", REQUEST, expert_id)
+    with pytest.raises(roster.ForbiddenError):
+        thai.record_feedback("THA", REQUEST, expert_id, {"rating": 5})
+
+
+def test_feedback_survives_reopening_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "roster.db"
+    first = roster.Roster.open_sqlite(path, TODAY)
+    first.open_call(CALL_2025)
+    expert_id = accepted(first)
+    done = first.complete("THA", REQUEST, expert_id, {"rating": 4, "comment": "خبير ممتاز"})
+    del first
+    second = roster.Roster.open_sqlite(path, TODAY)
+    assert second.complete("THA", REQUEST, expert_id) == done

@@ -1,18 +1,39 @@
-//! An in-memory matching index: the roster laid out as flat arrays, so that
-//! ranking a request is one pass of integer work over every expert with a
-//! bounded top-k heap.
+//! An in-memory matching index: the roster laid out as flat arrays and
+//! bitmaps, so that ranking a request touches only the experts who can still
+//! reach the shortlist.
 //!
-//! The index gives the same ranked ids, totals and per-filter counts as the
-//! reference [`rank`](super::rank) (a property test holds the two together),
-//! but renders the explanation sentences only for the experts it returns,
-//! through [`IndexRanking::explain`].
+//! The index gives the same ranked ids and totals as the reference
+//! [`rank`](super::rank) (a property test holds the two together), but
+//! renders the explanation sentences only for the experts it returns,
+//! through [`IndexRanking::explain`], and counts what each filter removed
+//! only when asked ([`MatchIndex::filter_counts`]) or when nobody passes.
 //!
-//! Per expert the hot data is a term (two day numbers), a flag byte, the
-//! union of its thematic positions (89 nodes in two `u64`s), a competency
-//! bitset, a government-employer state, a region mask and a few offsets into
-//! flat side tables (experience periods, languages, countries, unavailable
-//! days and blocking engagements) that are read only when a filter or part
-//! needs them.
+//! # How a ranking is found
+//!
+//! Beside the per-expert columns, the index keeps one bitmap (a bit per
+//! expert) for every thematic node, competency, experience country and
+//! region, for each language at each level, and for "included" and
+//! "available". A request turns into *features*: for each thematic need,
+//! meeting its node exactly, at or below it, or anywhere in its line; any
+//! related node at all; each requested competency; each desired language at
+//! its level; experience in the requesting state, or in its region. Each
+//! feature is the union of a few bitmaps.
+//!
+//! The best total an expert lacking one feature could reach (every other
+//! part at its best) is the feature's *ceiling*. For a threshold θ, every
+//! feature whose ceiling is below θ is required: an expert without it cannot
+//! total θ. The ranking walks thresholds from the highest total downwards;
+//! at each it scores, exactly, the experts that have every required feature
+//! and were not scored before, and it stops as soon as the shortlist is full
+//! and its weakest total is at least θ, since everyone left totals less.
+//! The last threshold, zero, requires nothing, so in the worst case every
+//! expert who passes the bitmap filters is scored, as a plain scan would.
+//!
+//! Per expert the scored columns are a term (two day numbers), a flag byte,
+//! the union of its thematic positions (89 nodes in two `u64`s), a
+//! competency bitset, a government-employer state, a region mask and offsets
+//! into flat side tables (experience periods, languages, countries,
+//! unavailable days and blocking engagements).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -94,6 +115,73 @@ struct Booking {
     request: u32,
 }
 
+/// Tags past this many get no bitmaps; features that would need one count
+/// every expert as having it, which is safe (they are then scored exactly).
+const TAG_MAPS: usize = 64;
+/// Levels a language is known at, from A1 to native.
+const LEVELS: usize = Level::ALL.len();
+const MAP_INCLUDED: u32 = 0;
+const MAP_AVAILABLE: u32 = 1;
+const MAP_THEMES: u32 = 2;
+/// Experience, all fields together, is sorted into this many steps of the
+/// years cap, each with a bitmap ("at least k steps").
+const YEAR_STEPS: u32 = 4;
+
+/// The fewest days of experience for step `k` (0-based) of the years cap.
+fn step_days(k: u32) -> i64 {
+    YEARS_CAP * 365 * i64::from(k + 1) / i64::from(YEAR_STEPS)
+}
+
+/// One bit per expert for each of a set of properties, 64 experts a word.
+#[derive(Debug, Clone, Default)]
+struct Bitmaps {
+    maps: Vec<Vec<u64>>,
+    words: usize,
+}
+
+impl Bitmaps {
+    /// A new all-zero map; its id.
+    fn add(&mut self) -> u32 {
+        self.maps.push(vec![0; self.words]);
+        (self.maps.len() - 1) as u32
+    }
+
+    /// Room for expert `i` in every map.
+    fn reserve(&mut self, i: usize) {
+        let words = i / 64 + 1;
+        if words > self.words {
+            self.words = words;
+            for map in &mut self.maps {
+                map.resize(words, 0);
+            }
+        }
+    }
+
+    fn set(&mut self, map: u32, i: usize) {
+        if let Some(word) = self
+            .maps
+            .get_mut(map as usize)
+            .and_then(|m| m.get_mut(i / 64))
+        {
+            *word |= 1 << (i % 64);
+        }
+    }
+
+    /// The union of `maps` (every expert when `everyone`).
+    fn union(&self, maps: &[u32], everyone: bool) -> Vec<u64> {
+        if everyone {
+            return vec![u64::MAX; self.words];
+        }
+        let mut out = vec![0; self.words];
+        for map in maps {
+            for (o, w) in out.iter_mut().zip(&self.maps[*map as usize]) {
+                *o |= w;
+            }
+        }
+        out
+    }
+}
+
 /// The roster as flat arrays. Build it once with [`MatchIndex::build`] or
 /// push experts one at a time with [`MatchIndex::push`].
 #[derive(Debug, Clone)]
@@ -126,11 +214,31 @@ pub struct MatchIndex {
     tags: Vec<String>,
     tag_ids: HashMap<String, u16>,
     request_ids: HashMap<String, u32>,
+    /// Days of experience in any field, merged, up to today.
+    experience: Vec<u32>,
+    bits: Bitmaps,
+    competency_maps: u32,
+    year_maps: u32,
+    country_maps: Vec<u32>,
+    region_maps: Vec<u32>,
+    tag_maps: Vec<Option<u32>>,
 }
 
 impl MatchIndex {
     /// An empty index; `today` ends open periods of experience.
     pub fn new(taxonomy: &'static Taxonomy, today: NaiveDate) -> MatchIndex {
+        let mut bits = Bitmaps::default();
+        for _ in 0..MAP_THEMES as usize + taxonomy.themes().len() {
+            bits.add();
+        }
+        let competency_maps = bits.add();
+        for _ in 1..taxonomy.competencies().len() {
+            bits.add();
+        }
+        let year_maps = bits.add();
+        for _ in 1..YEAR_STEPS {
+            bits.add();
+        }
         MatchIndex {
             taxonomy,
             today: day(today),
@@ -159,6 +267,13 @@ impl MatchIndex {
             tags: Vec::new(),
             tag_ids: HashMap::new(),
             request_ids: HashMap::new(),
+            experience: Vec::new(),
+            bits,
+            competency_maps,
+            year_maps,
+            country_maps: Vec::new(),
+            region_maps: Vec::new(),
+            tag_maps: Vec::new(),
         }
     }
 
@@ -201,6 +316,8 @@ impl MatchIndex {
         membership: &Membership,
     ) {
         let t = self.taxonomy;
+        let i = self.ids.len();
+        self.bits.reserve(i);
         self.ids.push(expert.id);
         let (included, term) = match (expert.status, expert.term) {
             (Status::Included, Some(term)) => (true, [day(term.first_day), day(term.last_day)]),
@@ -212,9 +329,11 @@ impl MatchIndex {
         let mut flags = 0;
         if included {
             flags |= INCLUDED;
+            self.bits.set(MAP_INCLUDED, i);
         }
         if a.available && a.authorised {
             flags |= AVAILABLE;
+            self.bits.set(MAP_AVAILABLE, i);
         }
 
         let mut all = [0u64; 2];
@@ -243,6 +362,22 @@ impl MatchIndex {
         periods.sort_by_key(|p| p.first);
         self.periods.extend(periods);
         self.period_at.push(self.periods.len() as u32);
+        let days = self.merged_days(i, |_| true);
+        self.experience
+            .push(u32::try_from(days).unwrap_or(u32::MAX));
+        for k in (0..YEAR_STEPS).filter(|&k| days >= step_days(k)) {
+            self.bits.set(self.year_maps + k, i);
+        }
+        for pos in 0..128u32 {
+            if all[(pos / 64) as usize] & (1 << (pos % 64)) != 0 {
+                self.bits.set(MAP_THEMES + pos, i);
+            }
+        }
+        for pos in 0..32u32 {
+            if competencies & (1 << pos) != 0 {
+                self.bits.set(self.competency_maps + pos, i);
+            }
+        }
         self.themes.push(all);
         self.competencies.push(competencies);
 
@@ -261,9 +396,11 @@ impl MatchIndex {
             bloom |= 1 << (id % 64);
             if let Some(r) = self.country_region[usize::from(id)] {
                 regions |= 1 << r;
+                self.bits.set(self.region_maps[usize::from(r)], i);
             }
             if !countries.contains(&id) {
                 countries.push(id);
+                self.bits.set(self.country_maps[usize::from(id)], i);
             }
         }
         self.regions.push(regions);
@@ -275,6 +412,11 @@ impl MatchIndex {
         for (n, skill) in expert.profile.languages.iter().enumerate() {
             let tag = self.tag(&skill.tag);
             let level = level_rank(skill.level);
+            if let Some(Some(first)) = self.tag_maps.get(usize::from(tag)) {
+                for at in 0..u32::from(level) {
+                    self.bits.set(first + at, i);
+                }
+            }
             self.languages.push((tag, level));
             match (inline.get_mut(n), u8::try_from(tag)) {
                 (Some(slot), Ok(small)) if small != NO_TAG => *slot = (small, level),
@@ -315,8 +457,16 @@ impl MatchIndex {
             let next = self.region_ids.len().min(63) as u8;
             *self.region_ids.entry(r.to_owned()).or_insert(next)
         });
+        if let Some(r) = region
+            && usize::from(r) == self.region_maps.len()
+        {
+            let map = self.bits.add();
+            self.region_maps.push(map);
+        }
         if usize::from(id) == self.country_region.len() {
             self.country_region.push(region);
+            let map = self.bits.add();
+            self.country_maps.push(map);
         }
         id
     }
@@ -328,6 +478,14 @@ impl MatchIndex {
         let id = (self.tags.len() as u16).min(NONE16 - 1);
         if usize::from(id) == self.tags.len() {
             self.tags.push(tag.to_owned());
+            let maps = (self.tags.len() <= TAG_MAPS).then(|| {
+                let first = self.bits.add();
+                for _ in 1..LEVELS {
+                    self.bits.add();
+                }
+                first
+            });
+            self.tag_maps.push(maps);
         }
         self.tag_ids.insert(tag.to_owned(), id);
         id
@@ -346,81 +504,122 @@ impl MatchIndex {
             return Err(IndexError::CustomParts(policy.custom.len()));
         }
         let q = Query::new(self, request, policy, membership);
-        // One count per filter, and the last for experts who pass.
-        let mut removed = [0usize; FILTERS.len() + 1];
-        let mut heap: BinaryHeap<Reverse<Key>> = BinaryHeap::with_capacity(top + 1);
-        // Below every real key (no expert has u32::MAX recent missions), so
-        // that everyone who passes is kept until the heap holds `top`.
-        const FLOOR: Key = Key {
-            total: 0,
-            recent: Reverse(u32::MAX),
-            id: Reverse(ExpertId(i64::MAX)),
-        };
-        let mut worst = FLOOR;
-        for i in 0..self.ids.len() {
-            let failed = self.first_failure(i, &q);
-            removed[failed] += 1;
-            if failed < FILTERS.len() || top == 0 {
-                continue;
-            }
-            // Skip the expensive parts when even their best cannot beat the
-            // weakest kept: the key with the bound is at least the true key,
-            // and a key equal to the weakest kept is not kept.
-            let bound = Key {
-                total: self.bound(i, &q),
-                recent: Reverse(0),
-                id: Reverse(self.ids[i]),
-            };
-            if bound <= worst {
-                continue;
-            }
-            let (total, recent) = self.total(i, &q);
-            let key = Key {
-                total,
-                recent: Reverse(recent),
-                id: Reverse(self.ids[i]),
-            };
-            if key <= worst {
-                continue;
-            }
-            if heap.len() >= top {
-                heap.pop();
-            }
-            heap.push(Reverse(key));
-            if heap.len() >= top {
-                worst = heap.peek().map_or(FLOOR, |w| w.0);
-            }
+        let mut shortlist = TopK::new(top);
+        if top > 0 {
+            self.walk(&q, &mut shortlist);
         }
-        let passed = removed[FILTERS.len()];
-        let mut hits: Vec<Hit> = heap
-            .into_iter()
-            .map(|Reverse(k)| Hit {
-                expert: k.id.0,
-                total: k.total,
-                recent_missions: k.recent.0,
-            })
-            .collect();
-        hits.sort_by(|a, b| {
-            b.total
-                .cmp(&a.total)
-                .then(a.recent_missions.cmp(&b.recent_missions))
-                .then(a.expert.cmp(&b.expert))
-        });
-        let removed_by: Vec<(Filter, usize)> = FILTERS
-            .iter()
-            .zip(removed)
-            .filter(|(_, n)| *n > 0)
-            .map(|(f, n)| (*f, n))
-            .collect();
-        let empty_because = (passed == 0).then(|| EmptyBecause::from_counts(removed_by.clone()));
+        let hits = shortlist.into_hits();
+        // Nobody kept: say why, which needs every expert's first failure.
+        let empty_because = if hits.is_empty() {
+            let counts = self.count(&q);
+            (counts.passed == 0).then(|| EmptyBecause::from_counts(counts.removed_by))
+        } else {
+            None
+        };
         Ok(IndexRanking {
             request_id: request.id.clone(),
             wanted: request.experts_wanted,
             hits,
-            passed,
-            removed_by,
             empty_because,
         })
+    }
+
+    /// How many experts pass every filter for `request`, and how many each
+    /// filter removes (each expert under the first it fails). One pass over
+    /// every expert; [`rank`](Self::rank) does not need it.
+    pub fn filter_counts(
+        &self,
+        request: &MissionRequest,
+        policy: &MatchPolicy,
+        membership: &Membership,
+    ) -> FilterCounts {
+        self.count(&Query::new(self, request, policy, membership))
+    }
+
+    fn count(&self, q: &Query) -> FilterCounts {
+        let mut removed = [0usize; FILTERS.len() + 1];
+        for i in 0..self.ids.len() {
+            removed[self.first_failure(i, q)] += 1;
+        }
+        FilterCounts {
+            passed: removed[FILTERS.len()],
+            removed_by: FILTERS
+                .iter()
+                .zip(removed)
+                .filter(|(_, n)| *n > 0)
+                .map(|(f, n)| (*f, n))
+                .collect(),
+        }
+    }
+
+    /// Scores the experts who can still reach the shortlist, threshold by
+    /// threshold (see the module documentation).
+    fn walk(&self, q: &Query, shortlist: &mut TopK) {
+        let words = self.bits.words;
+        let features: Vec<Vec<u64>> = q
+            .features
+            .iter()
+            .map(|f| self.bits.union(&f.maps, f.everyone))
+            .collect();
+        let best = q.ceiling(0);
+        let ceilings = Ceilings::new(q);
+        let mut done = vec![0u64; words];
+        let mut candidates = vec![0u64; words];
+        // Thresholds from near the best total down to zero, until the
+        // shortlist is full; then one last pass at its weakest total.
+        let mut thresholds = [32, 8, 4, 2]
+            .map(|part| best - best / part)
+            .into_iter()
+            .chain([0]);
+        let mut last = false;
+        while let Some(theta) = if last {
+            None
+        } else if shortlist.is_full() {
+            last = true;
+            Some(shortlist.worst.total)
+        } else {
+            thresholds.next()
+        } {
+            let rule = Rule::new(&ceilings, theta);
+            candidates.copy_from_slice(&q.base);
+            rule.survivors(&mut candidates, &features);
+            for (w, (c, done)) in candidates.iter().zip(done.iter_mut()).enumerate() {
+                let mut c = c & !*done;
+                *done |= c;
+                while c != 0 {
+                    let i = w * 64 + c.trailing_zeros() as usize;
+                    c &= c - 1;
+                    self.consider(i, q, shortlist);
+                }
+            }
+            if shortlist.is_full() && shortlist.worst.total >= theta {
+                return;
+            }
+        }
+    }
+
+    /// Scores expert `i` exactly and offers it to the shortlist.
+    fn consider(&self, i: usize, q: &Query, shortlist: &mut TopK) {
+        if self.first_failure(i, q) < FILTERS.len() {
+            return;
+        }
+        // Skip the expensive parts when even their best cannot beat the
+        // weakest kept: the key with the bound is at least the true key,
+        // and a key equal to the weakest kept is not kept.
+        let bound = Key {
+            total: self.bound(i, q),
+            recent: Reverse(0),
+            id: Reverse(self.ids[i]),
+        };
+        if bound <= shortlist.worst {
+            return;
+        }
+        let (total, recent) = self.total(i, q);
+        shortlist.offer(Key {
+            total,
+            recent: Reverse(recent),
+            id: Reverse(self.ids[i]),
+        });
     }
 
     /// The position in [`FILTERS`] of the first filter the expert fails;
@@ -476,6 +675,20 @@ impl MatchIndex {
         FILTERS.len()
     }
 
+    /// The bitmaps of experts who know a language meeting a need at
+    /// `level` or better; `true` when some meeting tag has no bitmaps.
+    fn language_maps(&self, meets: &[bool], level: u8) -> (Vec<u32>, bool) {
+        let mut maps = Vec::new();
+        let mut everyone = false;
+        for (tag, _) in meets.iter().enumerate().filter(|(_, m)| **m) {
+            match self.tag_maps.get(tag).copied().flatten() {
+                Some(first) => maps.push(first + u32::from(level.max(1)) - 1),
+                None => everyone = true,
+            }
+        }
+        (maps, everyone)
+    }
+
     /// The best level of the expert's languages that meet a need.
     fn level(&self, i: usize, meets: &[bool]) -> u8 {
         if self.flags[i] & MANY_LANGUAGES != 0 {
@@ -522,8 +735,10 @@ impl MatchIndex {
     /// competencies exactly, the other parts at their best.
     fn bound(&self, i: usize, q: &Query) -> u32 {
         let w = &q.weights;
+        // Years in the requested fields are at most years in any field.
         let years = if meets(&self.themes[i], &q.related) {
-            1000
+            let cap = YEARS_CAP * 365;
+            (i64::from(self.experience[i]).min(cap) * 1000 / cap) as u32
         } else {
             0
         };
@@ -606,11 +821,17 @@ impl MatchIndex {
 
     /// Days of experience in periods related to the request, merged.
     fn relevant_days(&self, i: usize, q: &Query) -> i64 {
+        self.merged_days(i, |p| meets(&p.themes, &q.related))
+    }
+
+    /// Days of experience in the periods `keep` chooses, merged, up to
+    /// today.
+    fn merged_days(&self, i: usize, keep: impl Fn(&Period) -> bool) -> i64 {
         let mut total = 0i64;
         let mut current: Option<(i32, i32)> = None;
         // Periods are sorted by first day at build time.
         for p in &self.periods[span(&self.period_at, i)] {
-            if !meets(&p.themes, &q.related) {
+            if !keep(p) {
                 continue;
             }
             let last = p.last.unwrap_or(self.today).min(self.today);
@@ -657,12 +878,137 @@ fn best_level(skills: &[(u16, u8)], meets: &[bool]) -> u8 {
         .unwrap_or(0)
 }
 
+/// Which experts can still total a threshold: those who have every
+/// feature an expert cannot lack (its ceiling is below the threshold) and
+/// at least one of every pair of features an expert cannot lack together.
+/// Larger sets are not checked, so a few more experts are scored than
+/// strictly need to be; none who could reach the threshold is skipped.
+struct Rule {
+    required: Vec<usize>,
+    pairs: Vec<(usize, usize)>,
+}
+
+impl Rule {
+    fn new(ceilings: &Ceilings, theta: u32) -> Rule {
+        let (required, optional): (Vec<usize>, Vec<usize>) =
+            (0..ceilings.single.len()).partition(|&f| ceilings.single[f] < theta);
+        let pairs = ceilings
+            .pairs
+            .iter()
+            .filter(|(f, g, c)| *c < theta && optional.contains(f) && optional.contains(g))
+            .map(|(f, g, _)| (*f, *g))
+            .collect();
+        Rule { required, pairs }
+    }
+
+    /// Keeps in `experts` only those who can still reach the threshold,
+    /// one feature (or pair) at a time over every word.
+    fn survivors(&self, experts: &mut [u64], features: &[Vec<u64>]) {
+        for &f in &self.required {
+            for (m, x) in experts.iter_mut().zip(&features[f]) {
+                *m &= x;
+            }
+        }
+        for &(f, g) in &self.pairs {
+            for (m, (x, y)) in experts.iter_mut().zip(features[f].iter().zip(&features[g])) {
+                *m &= x | y;
+            }
+        }
+    }
+}
+
+/// The ceiling of every feature and every pair of features, for a query.
+struct Ceilings {
+    single: Vec<u32>,
+    pairs: Vec<(usize, usize, u32)>,
+}
+
+impl Ceilings {
+    fn new(q: &Query) -> Ceilings {
+        let m = q.features.len();
+        let single: Vec<u32> = (0..m).map(|f| q.ceiling(1 << f)).collect();
+        let mut pairs = Vec::new();
+        for f in 0..m {
+            for g in f + 1..m {
+                let c = q.ceiling(1 << f | 1 << g);
+                // A pair says something only below both its members.
+                if c < single[f].min(single[g]) {
+                    pairs.push((f, g, c));
+                }
+            }
+        }
+        Ceilings { single, pairs }
+    }
+}
+
 /// Order of the top-k heap: higher is better.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Key {
     total: u32,
     recent: Reverse<u32>,
     id: Reverse<ExpertId>,
+}
+
+/// The best keys seen so far, at most `top` of them.
+struct TopK {
+    top: usize,
+    heap: BinaryHeap<Reverse<Key>>,
+    /// The weakest kept key once full; below every real key until then (no
+    /// expert has `u32::MAX` recent missions), so that everyone is kept.
+    worst: Key,
+}
+
+impl TopK {
+    const FLOOR: Key = Key {
+        total: 0,
+        recent: Reverse(u32::MAX),
+        id: Reverse(ExpertId(i64::MAX)),
+    };
+
+    fn new(top: usize) -> TopK {
+        TopK {
+            top,
+            heap: BinaryHeap::with_capacity(top.saturating_add(1).min(4096)),
+            worst: TopK::FLOOR,
+        }
+    }
+
+    fn is_full(&self) -> bool {
+        self.heap.len() >= self.top
+    }
+
+    fn offer(&mut self, key: Key) {
+        if key <= self.worst {
+            return;
+        }
+        if self.is_full() {
+            self.heap.pop();
+        }
+        self.heap.push(Reverse(key));
+        if self.is_full() {
+            self.worst = self.heap.peek().map_or(TopK::FLOOR, |w| w.0);
+        }
+    }
+
+    /// The kept experts, best first.
+    fn into_hits(self) -> Vec<Hit> {
+        let mut hits: Vec<Hit> = self
+            .heap
+            .into_iter()
+            .map(|Reverse(k)| Hit {
+                expert: k.id.0,
+                total: k.total,
+                recent_missions: k.recent.0,
+            })
+            .collect();
+        hits.sort_by(|a, b| {
+            b.total
+                .cmp(&a.total)
+                .then(a.recent_missions.cmp(&b.recent_missions))
+                .then(a.expert.cmp(&b.expert))
+        });
+        hits
+    }
 }
 
 struct ThemeNeed {
@@ -687,6 +1033,42 @@ struct Query {
     related: Themes,
     competencies: Vec<u32>,
     weights: Weights,
+    /// Experts who may pass the filters the bitmaps can tell: included,
+    /// available, and every required language at its level.
+    base: Vec<u64>,
+    /// At most 64, so that a set of them fits a `u64`.
+    features: Vec<Feature>,
+    plan: Plan,
+}
+
+/// What an expert may have that raises its total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Any node related to any need (needed for years in the fields).
+    Related,
+    /// The need's node, a node below it or one above it.
+    Line(usize),
+    /// The need's node or a node below it.
+    AtOrBelow(usize),
+    /// The need's node itself.
+    Exact(usize),
+    Competency(usize),
+    Desired(usize),
+    /// Experience in the requesting state or its region.
+    Region,
+    /// Experience in the requesting state.
+    Country,
+    /// At least this many steps of the years cap of experience in any
+    /// field (an upper bound of the years in the requested fields).
+    Years(u32),
+}
+
+/// A feature: the union of some bitmaps, or every expert when the index
+/// cannot tell.
+struct Feature {
+    kind: Kind,
+    maps: Vec<u32>,
+    everyone: bool,
 }
 
 impl Query {
@@ -745,7 +1127,7 @@ impl Query {
             .region(&request.requester)
             .and_then(|r| index.region_ids.get(r))
             .map_or(0, |&r| 1u64 << r);
-        Query {
+        let mut query = Query {
             first: day(request.window.first),
             last: day(request.window.last),
             since: day(request.window.first) - 365,
@@ -777,8 +1159,218 @@ impl Query {
                 })
                 .collect(),
             weights: policy.weights,
+            base: Vec::new(),
+            features: Vec::new(),
+            plan: Plan::default(),
+        };
+        query.features = query.features(index, request);
+        // Features past the 64th are dropped: fewer features only means
+        // fewer experts are skipped.
+        query.features.truncate(64);
+        query.plan = query.plan();
+        let mut base = index.bits.union(&[MAP_INCLUDED], false);
+        for (other, maps) in
+            [MAP_AVAILABLE]
+                .iter()
+                .map(|m| (false, vec![*m]))
+                .chain(query.required.iter().map(|(meets, level)| {
+                    let (maps, everyone) = index.language_maps(meets, *level);
+                    (everyone, maps)
+                }))
+        {
+            for (b, w) in base.iter_mut().zip(index.bits.union(&maps, other)) {
+                *b &= w;
+            }
+        }
+        query.base = base;
+        query
+    }
+
+    fn features(&self, index: &MatchIndex, request: &MissionRequest) -> Vec<Feature> {
+        let t = index.taxonomy;
+        let map = |pos: u16| MAP_THEMES + u32::from(pos);
+        let bits = |set: &Themes| -> Vec<u32> {
+            (0..128u16)
+                .filter(|p| set[usize::from(p / 64)] & (1 << (p % 64)) != 0)
+                .map(map)
+                .collect()
+        };
+        let feature = |kind, maps| Feature {
+            kind,
+            maps,
+            everyone: false,
+        };
+        let mut out = vec![feature(Kind::Related, bits(&self.related))];
+        let needs = request
+            .themes
+            .iter()
+            .filter_map(|c| t.theme_position(c).ok());
+        for (j, (need, at)) in self.themes.iter().zip(needs).enumerate() {
+            let exact = vec![map(at)];
+            let mut below = bits(&need.deeper);
+            below.extend(&exact);
+            let mut line = bits(&need.broader);
+            line.extend(&below);
+            out.push(feature(Kind::Line(j), line));
+            out.push(feature(Kind::AtOrBelow(j), below));
+            out.push(feature(Kind::Exact(j), exact));
+        }
+        for (k, bit) in self.competencies.iter().enumerate() {
+            let maps = (0..32)
+                .filter(|p| bit & (1 << p) != 0)
+                .map(|p| index.competency_maps + p)
+                .collect();
+            out.push(feature(Kind::Competency(k), maps));
+        }
+        for (d, (meets, level)) in self.desired.iter().enumerate() {
+            let (maps, everyone) = index.language_maps(meets, *level);
+            out.push(Feature {
+                kind: Kind::Desired(d),
+                maps,
+                everyone,
+            });
+        }
+        let country: Vec<u32> = index
+            .country_maps
+            .get(usize::from(self.requester))
+            .copied()
+            .into_iter()
+            .collect();
+        let mut region = country.clone();
+        if let Some(r) = (0..64).find(|r| self.region & (1 << r) != 0) {
+            region.extend(index.region_maps.get(r).copied());
+        }
+        out.push(feature(Kind::Region, region));
+        out.push(feature(Kind::Country, country));
+        if self.weights.years > 0 && !self.themes.is_empty() {
+            for k in 0..YEAR_STEPS {
+                out.push(feature(Kind::Years(k), vec![index.year_maps + k]));
+            }
+        }
+        out
+    }
+
+    /// The masks [`ceiling`](Self::ceiling) reads, from the features.
+    fn plan(&self) -> Plan {
+        let bit = |kind: Kind| {
+            self.features
+                .iter()
+                .position(|f| f.kind == kind)
+                .map_or(0, |f| 1u64 << f)
+        };
+        let mask = |is: fn(&Kind) -> bool| {
+            self.features
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| is(&f.kind))
+                .fold(0u64, |m, (f, _)| m | 1 << f)
+        };
+        let related = bit(Kind::Related);
+        let needs = (0..self.themes.len())
+            .map(|j| {
+                let need = &self.themes[j];
+                // Lacking a weaker feature means lacking the stronger ones;
+                // a need with nothing below it (or above it) has two
+                // features that are one.
+                let leaf = need.deeper == [0, 0];
+                let root = need.broader == [0, 0];
+                let exact = bit(Kind::Exact(j));
+                let below = bit(Kind::AtOrBelow(j)) | if leaf { exact } else { 0 };
+                let line = related | bit(Kind::Line(j)) | if root { below } else { 0 };
+                [line, below | line, exact | below | line]
+            })
+            .collect();
+        let region = bit(Kind::Region);
+        Plan {
+            needs,
+            competencies: mask(|k| matches!(k, Kind::Competency(_))),
+            desired: mask(|k| matches!(k, Kind::Desired(_))),
+            region,
+            country: bit(Kind::Country) | region,
+            years: (0..YEAR_STEPS)
+                .map(|k| {
+                    let cap = YEARS_CAP * 365;
+                    (
+                        bit(Kind::Years(k)),
+                        ((step_days(k) - 1) * 1000 / cap) as u32,
+                    )
+                })
+                .filter(|(b, _)| *b != 0)
+                .collect(),
         }
     }
+
+    /// The best total of an expert lacking the features whose bits are set
+    /// in `lacking` (and every feature they imply), every other part at its
+    /// best.
+    fn ceiling(&self, lacking: u64) -> u32 {
+        let plan = &self.plan;
+        let mut sum = 0u32;
+        let mut related = false;
+        for [line, below, exact] in &plan.needs {
+            sum += if lacking & line != 0 {
+                0
+            } else if lacking & below != 0 {
+                300
+            } else if lacking & exact != 0 {
+                700
+            } else {
+                1000
+            };
+            related |= lacking & line == 0;
+        }
+        let thematic = sum / plan.needs.len().max(1) as u32;
+        let years = if related {
+            plan.years
+                .iter()
+                .filter(|(bit, _)| lacking & bit != 0)
+                .fold(1000, |y, (_, v)| y.min(*v))
+        } else {
+            0
+        };
+        let share = |of: usize, mask: u64| {
+            let missing = (lacking & mask).count_ones() as usize;
+            ((of.saturating_sub(missing) * 1000)
+                .checked_div(of)
+                .unwrap_or(0)) as u32
+        };
+        let competencies = share(self.competencies.len(), plan.competencies);
+        let languages = share(self.desired.len(), plan.desired);
+        let place = if lacking & plan.region != 0 {
+            0
+        } else if lacking & plan.country != 0 {
+            500
+        } else {
+            1000
+        };
+        let w = &self.weights;
+        [
+            (thematic, w.thematic),
+            (years, w.years),
+            (competencies, w.competencies),
+            (languages, w.languages),
+            (place, w.region),
+            (1000, w.rotation),
+        ]
+        .into_iter()
+        .fold(0u32, |t, (f, w)| t.saturating_add(f.saturating_mul(w)))
+    }
+}
+
+/// Bit masks over a query's features (bit `f` is feature `f`), so that a
+/// ceiling is a few integer operations.
+#[derive(Default)]
+struct Plan {
+    /// Per need: the features whose lack loses its line, its node and
+    /// below, and the node itself.
+    needs: Vec<[u64; 3]>,
+    competencies: u64,
+    desired: u64,
+    region: u64,
+    country: u64,
+    /// Years steps: the feature, and the most years in thousandths an
+    /// expert without it can have.
+    years: Vec<(u64, u32)>,
 }
 
 /// One expert the index kept.
@@ -801,13 +1393,18 @@ pub struct IndexRanking {
     pub wanted: u16,
     /// The best experts, best first; at most the `top` asked for.
     pub hits: Vec<Hit>,
+    /// Why nobody passed; `None` when someone did.
+    pub empty_because: Option<EmptyBecause>,
+}
+
+/// What the filters did to a request, from [`MatchIndex::filter_counts`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilterCounts {
     /// How many experts passed every filter.
     pub passed: usize,
     /// How many each filter removed (each expert under its first), in
-    /// filter order.
+    /// filter order; filters that removed nobody are left out.
     pub removed_by: Vec<(Filter, usize)>,
-    /// Why nobody passed; `None` when someone did.
-    pub empty_because: Option<EmptyBecause>,
 }
 
 impl IndexRanking {
@@ -848,6 +1445,198 @@ impl IndexRanking {
             ranked,
             excluded: Vec::new(),
             empty_because: self.empty_because.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::model::{
+        Availability, DateRange, ExperiencePeriod, LanguageSkill, NameOrder, NominationRecord,
+        Organisation, PersonName, Profile,
+    };
+    use crate::{Status, Term};
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn expert(id: i64, theme: &str, variant: usize) -> Expert {
+        let competencies = match variant % 3 {
+            0 => vec!["training".to_owned(), "advice".to_owned()],
+            1 => vec!["training".to_owned()],
+            _ => vec!["advice".to_owned(), "research".to_owned()],
+        };
+        let country = ["THA", "IDN", "FJI", "AUS"][(variant / 6) % 4];
+        let mut languages = vec![LanguageSkill {
+            tag: "en".into(),
+            level: Level::C2,
+        }];
+        if (variant / 3).is_multiple_of(2) {
+            languages.push(LanguageSkill {
+                tag: "th".into(),
+                level: Level::B2,
+            });
+        }
+        Expert {
+            id: ExpertId(id),
+            version: 1,
+            status: Status::Included,
+            profile: Profile {
+                name: PersonName {
+                    full: Some(format!("Expert {id}")),
+                    order: NameOrder::NoFamilyName,
+                    ..PersonName::default()
+                },
+                email: format!("e{id}@example.org"),
+                phone: None,
+                date_of_birth: None,
+                nationality: None,
+                organisation: Organisation {
+                    name: "Somewhere".into(),
+                    sector: Sector::Ngo,
+                    state: None,
+                },
+                experience: vec![ExperiencePeriod {
+                    // From none to well past the years cap.
+                    from: date(2024, 6, 1) - chrono::Days::new(1400 * (id as u64 % 5)),
+                    to: None,
+                    role: "Adviser".into(),
+                    themes: vec![theme.to_owned()],
+                    competencies,
+                    countries: vec![country.to_owned()],
+                }],
+                referees: vec![],
+                languages,
+                availability: Availability {
+                    available: true,
+                    authorised: true,
+                    unavailable: vec![],
+                },
+            },
+            nominations: vec![NominationRecord {
+                call_year: 2024,
+                nominator: "AUS".into(),
+                received_at: Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap(),
+            }],
+            cv_document: None,
+            term: Some(Term {
+                first_day: date(2024, 1, 1),
+                last_day: date(2024, 12, 31),
+            }),
+        }
+    }
+
+    fn request(themes: &[&str]) -> MissionRequest {
+        MissionRequest {
+            id: "R-1".into(),
+            requester: "THA".into(),
+            title: "Mission".into(),
+            themes: themes.iter().map(|t| (*t).to_owned()).collect(),
+            competencies: vec!["training".into(), "advice".into()],
+            required_languages: vec![LanguageSkill {
+                tag: "en".into(),
+                level: Level::B2,
+            }],
+            desired_languages: vec![LanguageSkill {
+                tag: "th".into(),
+                level: Level::B1,
+            }],
+            window: DateRange {
+                first: date(2024, 6, 1),
+                last: date(2024, 6, 10),
+            },
+            place: "THA".into(),
+            experts_wanted: 1,
+            excluded: vec![],
+        }
+    }
+
+    /// No expert lacking a feature totals more than the feature's ceiling,
+    /// and the ceilings are tight: with every part at its best but one, an
+    /// expert reaches it. This is what lets the ranking skip experts.
+    #[test]
+    fn every_total_is_within_the_ceilings_of_what_the_expert_lacks() {
+        let t = Taxonomy::current();
+        let membership = Membership::bundled();
+        let experts: Vec<Expert> = t
+            .themes()
+            .iter()
+            .flat_map(|n| (0..24).map(move |v| (n.code, v)))
+            .enumerate()
+            .map(|(i, (code, v))| expert(i as i64 + 1, code, v))
+            .collect();
+        let index = MatchIndex::build(&experts, &[], t, &membership, date(2024, 6, 1));
+        let mut weights = Weights::default();
+        let tight = Weights {
+            years: 0,
+            rotation: 0,
+            ..weights
+        };
+        weights.rotation = 7;
+        for needs in [
+            &["B.2"][..],
+            &["B.2.3", "D"],
+            &["A"],
+            &["B", "B.2.3", "J.1"],
+        ] {
+            for weights in [weights, tight] {
+                let policy = MatchPolicy {
+                    weights,
+                    ..MatchPolicy::default()
+                };
+                let request = request(needs);
+                let q = Query::new(&index, &request, &policy, &membership);
+                let features: Vec<Vec<u64>> = q
+                    .features
+                    .iter()
+                    .map(|f| index.bits.union(&f.maps, f.everyone))
+                    .collect();
+                let mut reached = vec![false; q.features.len()];
+                for i in 0..index.len() {
+                    assert_eq!(index.first_failure(i, &q), FILTERS.len());
+                    let (total, _) = index.total(i, &q);
+                    assert!(total <= q.ceiling(0));
+                    let has = |f: usize| features[f][i / 64] & (1 << (i % 64)) != 0;
+                    let lacks = (0..features.len())
+                        .filter(|&f| !has(f))
+                        .fold(0u64, |m, f| m | 1 << f);
+                    let all = q.ceiling(lacks);
+                    assert!(
+                        total <= all,
+                        "{:?} lacks {lacks:b}: {total} above {all}",
+                        index.ids[i]
+                    );
+                    for (f, g) in (0..features.len()).flat_map(|f| (0..f).map(move |g| (f, g))) {
+                        if !has(f) && !has(g) {
+                            let kinds = [q.features[f].kind, q.features[g].kind];
+                            assert!(total <= q.ceiling(1 << f | 1 << g), "{kinds:?}");
+                        }
+                    }
+                    for (f, reached) in reached.iter_mut().enumerate() {
+                        if !has(f) {
+                            let ceiling = q.ceiling(1 << f);
+                            assert!(
+                                total <= ceiling,
+                                "{:?} lacks {:?}: total {total} above {ceiling}",
+                                index.ids[i],
+                                q.features[f].kind
+                            );
+                            *reached |= total == ceiling;
+                        }
+                    }
+                }
+                // Each expert here has one node, so tightness shows only for
+                // requests with one need.
+                if weights == tight && needs.len() == 1 {
+                    for (f, feature) in q.features.iter().enumerate() {
+                        assert!(reached[f], "{needs:?}: {:?} never reached", feature.kind);
+                    }
+                }
+            }
         }
     }
 }

@@ -12,22 +12,24 @@
 //!
 //! Beside the per-expert columns, the index keeps one bitmap (a bit per
 //! expert) for every thematic node, competency, experience country and
-//! region, for each language at each level, and for "included" and
-//! "available". A request turns into *features*: for each thematic need,
-//! meeting its node exactly, at or below it, or anywhere in its line; any
-//! related node at all; each requested competency; each desired language at
-//! its level; experience in the requesting state, or in its region. Each
+//! region, for each language at each level, for steps of experience in any
+//! field, and for "included" and "available". A request turns into
+//! *features*: for each thematic need, meeting its node exactly, at or below
+//! it, or anywhere in its line; any related node at all; each requested
+//! competency; each desired language at its level; experience in the
+//! requesting state, or in its region; and each experience step. Each
 //! feature is the union of a few bitmaps.
 //!
 //! The best total an expert lacking one feature could reach (every other
-//! part at its best) is the feature's *ceiling*. For a threshold θ, every
-//! feature whose ceiling is below θ is required: an expert without it cannot
-//! total θ. The ranking walks thresholds from the highest total downwards;
-//! at each it scores, exactly, the experts that have every required feature
-//! and were not scored before, and it stops as soon as the shortlist is full
-//! and its weakest total is at least θ, since everyone left totals less.
-//! The last threshold, zero, requires nothing, so in the worst case every
-//! expert who passes the bitmap filters is scored, as a plain scan would.
+//! part at its best) is the feature's *ceiling*; pairs of features have
+//! ceilings too. For a threshold θ, an expert lacking a feature, or both of
+//! a pair, whose ceiling is below θ cannot total θ. The ranking walks
+//! thresholds from near the best total downwards; at each it scores,
+//! exactly, the experts not ruled out and not scored before. Once the
+//! shortlist is full, one last pass at its weakest total scores whoever
+//! remains, and everyone else totals less. The last threshold, zero, rules
+//! out nobody, so in the worst case every expert who passes the bitmap
+//! filters is scored, as a plain scan would.
 //!
 //! Per expert the scored columns are a term (two day numbers), a flag byte,
 //! the union of its thematic positions (89 nodes in two `u64`s), a

@@ -892,12 +892,14 @@ struct Rule {
 
 impl Rule {
     fn new(ceilings: &Ceilings, theta: u32) -> Rule {
-        let (required, optional): (Vec<usize>, Vec<usize>) =
-            (0..ceilings.single.len()).partition(|&f| ceilings.single[f] < theta);
+        let required: Vec<usize> = (0..ceilings.single.len())
+            .filter(|&f| ceilings.single[f] < theta)
+            .collect();
+        let mask = required.iter().fold(0u64, |m, f| m | 1 << f);
         let pairs = ceilings
             .pairs
             .iter()
-            .filter(|(f, g, c)| *c < theta && optional.contains(f) && optional.contains(g))
+            .filter(|(f, g, c)| *c < theta && mask & (1 << f | 1 << g) == 0)
             .map(|(f, g, _)| (*f, *g))
             .collect();
         Rule { required, pairs }
@@ -1192,10 +1194,15 @@ impl Query {
         let t = index.taxonomy;
         let map = |pos: u16| MAP_THEMES + u32::from(pos);
         let bits = |set: &Themes| -> Vec<u32> {
-            (0..128u16)
-                .filter(|p| set[usize::from(p / 64)] & (1 << (p % 64)) != 0)
-                .map(map)
-                .collect()
+            let mut out = Vec::new();
+            for (word, base) in set.iter().zip([0u16, 64]) {
+                let mut w = *word;
+                while w != 0 {
+                    out.push(map(base + w.trailing_zeros() as u16));
+                    w &= w - 1;
+                }
+            }
+            out
         };
         let feature = |kind, maps| Feature {
             kind,

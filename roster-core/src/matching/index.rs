@@ -602,18 +602,21 @@ impl MatchIndex {
 
     /// Scores expert `i` exactly and offers it to the shortlist.
     fn consider(&self, i: usize, q: &Query, shortlist: &mut TopK) {
-        if self.first_failure(i, q) < FILTERS.len() {
+        // The term is the filter most experts fail, and the cheapest.
+        let [first, last] = self.terms[i];
+        if !(first <= q.first && q.last <= last) {
             return;
         }
-        // Skip the expensive parts when even their best cannot beat the
-        // weakest kept: the key with the bound is at least the true key,
-        // and a key equal to the weakest kept is not kept.
+        // Skip the other filters and the expensive parts when even the
+        // best total cannot beat the weakest kept: the key with the bound
+        // is at least the true key, and a key equal to the weakest kept is
+        // not kept.
         let bound = Key {
             total: self.bound(i, q),
             recent: Reverse(0),
             id: Reverse(self.ids[i]),
         };
-        if bound <= shortlist.worst {
+        if bound <= shortlist.worst || self.first_failure(i, q) < FILTERS.len() {
             return;
         }
         let (total, recent) = self.total(i, q);

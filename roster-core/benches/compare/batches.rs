@@ -1,7 +1,8 @@
 //! Writes the two assignment batches of the `matching` benchmark to JSON,
 //! with the answers of `assign_non_overlapping` and `assign`, so that an
 //! outside solver can measure the heuristic's gap to the exact optimum
-//! (see `milp_gap.py` beside this file). Run with
+//! (see `milp_gap.py` beside this file) and time `assign` against other
+//! assignment solvers (see `assign_compare.py`). Run with
 //!
 //! ```sh
 //! cargo bench -p roster-core --bench assignment_batches
@@ -16,13 +17,14 @@
 //!   as day numbers (days since 1970-01-01, both ends inclusive), how many
 //!   experts it wants and its candidates as `[expert id, score]` pairs;
 //! - `<label>.heuristic.json`: the placements and total of
-//!   `assign_non_overlapping`, its best time over a few runs, and the total
-//!   of the exact one-mission-per-expert `assign` for reference.
+//!   `assign_non_overlapping`, its best time over a few runs, and the
+//!   answer of the exact one-mission-per-expert `assign`: its total, its
+//!   best time over as many runs, and its experts per request key.
 
 #[path = "../roster_gen/mod.rs"]
 mod roster_gen;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -42,7 +44,7 @@ const SEED: u64 = 20_260_601;
 /// The batch sizes of `benches/matching.rs`, experts by requests.
 const SIZES: [(usize, usize); 2] = [(20_000, 200), (100_000, 1_000)];
 
-/// Runs of the heuristic whose best time is reported.
+/// Runs of each solver whose best time is reported.
 const RUNS: usize = 20;
 
 fn main() -> Result<(), Box<dyn Error>> {
@@ -63,7 +65,14 @@ fn main() -> Result<(), Box<dyn Error>> {
         write(&dir.join(format!("{label}.instance.json")), &instance)?;
 
         let (heuristic, best) = best_of(RUNS, || assign_non_overlapping(&batch));
-        let exact = assign(&batch);
+        let (exact, exact_best) = best_of(RUNS, || assign(&batch));
+        let mut exact_experts: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+        for p in &exact.placements {
+            exact_experts
+                .entry(p.request.clone())
+                .or_default()
+                .push(p.expert.0);
+        }
         let position: HashMap<&str, usize> = instance
             .requests
             .iter()
@@ -94,11 +103,14 @@ fn main() -> Result<(), Box<dyn Error>> {
             placements,
             one_mission_exact_total: exact.total,
             one_mission_exact_placements: exact.placements.len(),
+            one_mission_exact_best_seconds: exact_best.as_secs_f64(),
+            one_mission_exact_experts: exact_experts,
         };
         write(&dir.join(format!("{label}.heuristic.json")), &result)?;
         println!(
             "{label}: {} requests, {} candidate pairs; non-overlapping heuristic {} \
-             ({} placements, {:.2} ms best of {RUNS}); one-mission exact {}",
+             ({} placements, {:.2} ms best of {RUNS}); one-mission exact {} \
+             ({} placements, {:.2} ms best of {RUNS})",
             instance.requests.len(),
             instance
                 .requests
@@ -109,6 +121,8 @@ fn main() -> Result<(), Box<dyn Error>> {
             result.placements.len(),
             best.as_secs_f64() * 1e3,
             exact.total,
+            exact.placements.len(),
+            exact_best.as_secs_f64() * 1e3,
         );
     }
     println!("written to {}", dir.display());
@@ -244,6 +258,11 @@ struct HeuristicOut {
     /// lower bound on the non-overlapping optimum, for reference.
     one_mission_exact_total: u64,
     one_mission_exact_placements: usize,
+    /// Best time of `assign` over `runs` calls.
+    one_mission_exact_best_seconds: f64,
+    /// `assign`'s experts per request key; requests it left empty are
+    /// absent.
+    one_mission_exact_experts: BTreeMap<String, Vec<i64>>,
 }
 
 #[derive(Serialize)]

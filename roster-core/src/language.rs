@@ -170,6 +170,74 @@ pub fn satisfies(have: &str, want: &str) -> bool {
     have.script == want.script && want_region.is_none_or(|r| have.region == Some(r))
 }
 
+/// A tag parsed once, so that it can be compared with many others as
+/// [`satisfies`] would, without parsing either again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ParsedTag {
+    /// A tag that does not parse; it meets only the same text.
+    Text(String),
+    /// A tag that parses.
+    Parsed {
+        /// The language as written.
+        language: icu_locale::subtags::Language,
+        /// Whether the tag names a script or a region.
+        narrowed: bool,
+        /// The region as written.
+        region: Option<icu_locale::subtags::Region>,
+        /// The likely script and region, filled in where the tag leaves
+        /// them out.
+        likely: (
+            Option<icu_locale::subtags::Script>,
+            Option<icu_locale::subtags::Region>,
+        ),
+    },
+}
+
+impl ParsedTag {
+    /// `tag` parsed, with its likely script and region.
+    pub(crate) fn new(tag: &str) -> ParsedTag {
+        let Ok(id) = tag.parse::<LanguageIdentifier>() else {
+            return ParsedTag::Text(tag.to_owned());
+        };
+        let mut likely = id.clone();
+        expander().maximize(&mut likely);
+        ParsedTag::Parsed {
+            language: id.language,
+            narrowed: id.script.is_some() || id.region.is_some(),
+            region: id.region,
+            likely: (likely.script, likely.region),
+        }
+    }
+
+    /// Whether a skill in this language satisfies a need for `want`:
+    /// [`satisfies`] on the two tags these were parsed from.
+    pub(crate) fn satisfies(&self, want: &ParsedTag) -> bool {
+        match (self, want) {
+            (
+                ParsedTag::Parsed {
+                    language: have,
+                    likely: (have_script, have_region),
+                    ..
+                },
+                ParsedTag::Parsed {
+                    language,
+                    narrowed,
+                    region,
+                    likely: (script, _),
+                },
+            ) => {
+                have == language
+                    && (!narrowed
+                        || (have_script == script
+                            && region.is_none_or(|r| *have_region == Some(r))))
+            }
+            (ParsedTag::Text(have), ParsedTag::Text(want)) => have == want,
+            // One parses and the other does not, so their texts differ.
+            _ => false,
+        }
+    }
+}
+
 /// The primary language subtag of a canonical tag (`zh` for `zh-Hant-TW`).
 pub fn primary(tag: &str) -> &str {
     tag.split('-').next().unwrap_or(tag)
@@ -252,5 +320,38 @@ mod tests {
         assert!(satisfies("en-GB", "en"));
         assert!(!satisfies("en-GB", "en-US"));
         assert!(!satisfies("ms", "id"));
+    }
+
+    #[test]
+    fn parsed_tags_compare_as_satisfies_does() {
+        let tags = [
+            "en",
+            "en-GB",
+            "en-US",
+            "zh",
+            "zh-TW",
+            "zh-Hant",
+            "zh-Hans",
+            "zh-Hans-TW",
+            "zh-HK",
+            "sr-Latn",
+            "sr",
+            "ms",
+            "id",
+            "in",
+            "und",
+            "xx-Foo",
+            "EN",
+            "",
+        ];
+        for have in tags {
+            for want in tags {
+                assert_eq!(
+                    ParsedTag::new(have).satisfies(&ParsedTag::new(want)),
+                    satisfies(have, want),
+                    "{have} for {want}"
+                );
+            }
+        }
     }
 }

@@ -11,9 +11,13 @@
 //! # How a ranking is found
 //!
 //! Beside the per-expert columns, the index keeps one bitmap (a bit per
-//! expert) for every thematic node, competency, experience country and
-//! region, for each language at each level, for steps of experience in any
-//! field, and for "included" and "available". A request turns into
+//! expert) for every thematic node and every subtree of the taxonomy, for
+//! every competency, experience country and region, for each language at
+//! each level, for steps of experience in any field, for "included" and
+//! "available", and for each span of 32 days, holding the included experts
+//! whose term overlaps it (a term that covers a mission overlaps the spans
+//! of its first and its last day, so two bitmaps rule out most experts
+//! whose term does not). A request turns into
 //! *features*: for each thematic need, meeting its node exactly, at or below
 //! it, or anywhere in its line; any related node at all; each requested
 //! competency; each desired language at its level; experience in the
@@ -46,7 +50,7 @@ use super::{
     Context, EmptyBecause, Filter, Flag, LoadCap, MatchPolicy, Ranked, Shortlist, Weights,
     YEARS_CAP, score,
 };
-use crate::language::{Level, primary, satisfies};
+use crate::language::{Level, ParsedTag};
 use crate::lifecycle::Status;
 use crate::membership::Membership;
 use crate::model::{Engagement, Expert, ExpertId, MissionRequest, Sector};
@@ -83,6 +87,20 @@ fn theme_bit(set: &mut Themes, position: u16) {
     if let Some(word) = set.get_mut(usize::from(position / 64)) {
         *word |= 1 << (position % 64);
     }
+}
+
+/// The positions in a set, lowest first.
+fn positions(set: &Themes) -> impl Iterator<Item = u16> + '_ {
+    set.iter().zip([0u16, 64]).flat_map(|(word, base)| {
+        let mut w = *word;
+        std::iter::from_fn(move || {
+            (w != 0).then(|| {
+                let bit = w.trailing_zeros() as u16;
+                w &= w - 1;
+                base + bit
+            })
+        })
+    })
 }
 
 fn meets(a: &Themes, b: &Themes) -> bool {
@@ -124,7 +142,21 @@ const TAG_MAPS: usize = 64;
 const LEVELS: usize = Level::ALL.len();
 const MAP_INCLUDED: u32 = 0;
 const MAP_AVAILABLE: u32 = 1;
-const MAP_THEMES: u32 = 2;
+/// Included experts whose term runs over [`LONG_TERM`] spans or more:
+/// they are in no span's bitmap.
+const MAP_LONG_TERM: u32 = 2;
+const MAP_THEMES: u32 = 3;
+/// Terms are cut into spans of this many days; a span's bitmap holds the
+/// included experts whose term overlaps it.
+const SPAN_DAYS: i32 = 32;
+/// Spans a term may cover and still be set in each (about three and a
+/// half years; the roster's terms last one).
+const LONG_TERM: i32 = 40;
+
+/// The span of day `day`.
+fn span_of(day: i32) -> i32 {
+    day.div_euclid(SPAN_DAYS)
+}
 /// Experience, all fields together, is sorted into this many steps of the
 /// years cap, each with a bitmap ("at least k steps").
 const YEAR_STEPS: u32 = 4;
@@ -170,17 +202,53 @@ impl Bitmaps {
     }
 
     /// The union of `maps` (every expert when `everyone`).
+    #[cfg(test)]
     fn union(&self, maps: &[u32], everyone: bool) -> Vec<u64> {
-        if everyone {
-            return vec![u64::MAX; self.words];
-        }
         let mut out = vec![0; self.words];
-        for map in maps {
+        self.union_into(maps, everyone, &mut out);
+        out
+    }
+
+    /// Writes the union of `maps` (every expert when `everyone`) to `out`.
+    fn union_into(&self, maps: &[u32], everyone: bool, out: &mut [u64]) {
+        if everyone {
+            out.fill(u64::MAX);
+            return;
+        }
+        let (first, rest) = match maps.split_first() {
+            Some((first, rest)) => (&self.maps[*first as usize], rest),
+            None => {
+                out.fill(0);
+                return;
+            }
+        };
+        out.copy_from_slice(first);
+        for map in rest {
             for (o, w) in out.iter_mut().zip(&self.maps[*map as usize]) {
                 *o |= w;
             }
         }
-        out
+    }
+
+    /// Keeps in `out` only the experts in the union of `maps` (all of
+    /// them when `everyone`).
+    fn intersect(&self, maps: &[u32], everyone: bool, out: &mut [u64]) {
+        if everyone {
+            return;
+        }
+        match maps {
+            [] => out.fill(0),
+            [one] => {
+                for (o, w) in out.iter_mut().zip(&self.maps[*one as usize]) {
+                    *o &= w;
+                }
+            }
+            _ => {
+                for (k, o) in out.iter_mut().enumerate() {
+                    *o &= maps.iter().fold(0, |u, m| u | self.maps[*m as usize][k]);
+                }
+            }
+        }
     }
 }
 
@@ -213,9 +281,19 @@ pub struct MatchIndex {
     country_ids: HashMap<String, u16>,
     region_ids: HashMap<String, u8>,
     country_region: Vec<Option<u8>>,
-    tags: Vec<String>,
+    tags: Vec<ParsedTag>,
     tag_ids: HashMap<String, u16>,
+    /// Per thematic position: the node, the nodes below it and those
+    /// above it.
+    nodes: Vec<ThemeNeed>,
+    /// Per thematic position: the node and every node above it.
+    up: Vec<Themes>,
+    /// The first of the bitmaps "has a node at or below position p".
+    subtree_maps: u32,
     request_ids: HashMap<String, u32>,
+    /// Per span of days, the bitmap of included experts whose term
+    /// overlaps it.
+    term_maps: HashMap<i32, u32>,
     /// Days of experience in any field, merged, up to today.
     experience: Vec<u32>,
     bits: Bitmaps,
@@ -241,6 +319,36 @@ impl MatchIndex {
         for _ in 1..YEAR_STEPS {
             bits.add();
         }
+        let subtree_maps = bits.add();
+        for _ in 1..taxonomy.themes().len() {
+            bits.add();
+        }
+        let positions = 0..taxonomy.themes().len() as u16;
+        let set = |nodes: &mut dyn Iterator<Item = u16>| {
+            let mut set = [0; 2];
+            for p in nodes {
+                theme_bit(&mut set, p);
+            }
+            set
+        };
+        let nodes = positions
+            .clone()
+            .map(|r| ThemeNeed {
+                exact: set(&mut std::iter::once(r)),
+                deeper: set(&mut taxonomy.subtree(r).skip(1)),
+                broader: set(&mut positions
+                    .clone()
+                    .filter(|&a| a != r && taxonomy.position_within(r, a))),
+            })
+            .collect();
+        let up = positions
+            .clone()
+            .map(|r| {
+                set(&mut positions
+                    .clone()
+                    .filter(|&a| taxonomy.position_within(r, a)))
+            })
+            .collect();
         MatchIndex {
             taxonomy,
             today: day(today),
@@ -268,7 +376,11 @@ impl MatchIndex {
             country_region: Vec::new(),
             tags: Vec::new(),
             tag_ids: HashMap::new(),
+            nodes,
+            up,
+            subtree_maps,
             request_ids: HashMap::new(),
+            term_maps: HashMap::new(),
             experience: Vec::new(),
             bits,
             competency_maps,
@@ -327,6 +439,24 @@ impl MatchIndex {
             _ => (false, [i32::MAX, i32::MIN]),
         };
         self.terms.push(term);
+        if included && term[0] <= term[1] {
+            let (first, last) = (span_of(term[0]), span_of(term[1]));
+            if last - first < LONG_TERM {
+                for span in first..=last {
+                    let map = match self.term_maps.get(&span) {
+                        Some(&map) => map,
+                        None => {
+                            let map = self.bits.add();
+                            self.term_maps.insert(span, map);
+                            map
+                        }
+                    };
+                    self.bits.set(map, i);
+                }
+            } else {
+                self.bits.set(MAP_LONG_TERM, i);
+            }
+        }
         let a = &expert.profile.availability;
         let mut flags = 0;
         if included {
@@ -370,10 +500,16 @@ impl MatchIndex {
         for k in (0..YEAR_STEPS).filter(|&k| days >= step_days(k)) {
             self.bits.set(self.year_maps + k, i);
         }
-        for pos in 0..128u32 {
-            if all[(pos / 64) as usize] & (1 << (pos % 64)) != 0 {
-                self.bits.set(MAP_THEMES + pos, i);
+        let mut above = [0u64; 2];
+        for pos in positions(&all) {
+            self.bits.set(MAP_THEMES + u32::from(pos), i);
+            if let Some(up) = self.up.get(usize::from(pos)) {
+                above[0] |= up[0];
+                above[1] |= up[1];
             }
+        }
+        for pos in positions(&above) {
+            self.bits.set(self.subtree_maps + u32::from(pos), i);
         }
         for pos in 0..32u32 {
             if competencies & (1 << pos) != 0 {
@@ -479,7 +615,7 @@ impl MatchIndex {
         }
         let id = (self.tags.len() as u16).min(NONE16 - 1);
         if usize::from(id) == self.tags.len() {
-            self.tags.push(tag.to_owned());
+            self.tags.push(ParsedTag::new(tag));
             let maps = (self.tags.len() <= TAG_MAPS).then(|| {
                 let first = self.bits.add();
                 for _ in 1..LEVELS {
@@ -558,15 +694,21 @@ impl MatchIndex {
     /// threshold (see the module documentation).
     fn walk(&self, q: &Query, shortlist: &mut TopK) {
         let words = self.bits.words;
-        let features: Vec<Vec<u64>> = q
+        // One buffer: feature f owns words [f * words, (f + 1) * words).
+        let mut features = vec![0u64; q.features.len() * words];
+        for (f, out) in q
             .features
             .iter()
-            .map(|f| self.bits.union(&f.maps, f.everyone))
-            .collect();
-        let best = q.ceiling(0);
+            .zip(features.chunks_exact_mut(words.max(1)))
+        {
+            self.bits
+                .union_into(&q.maps[f.maps.clone()], f.everyone, out);
+        }
         let ceilings = Ceilings::new(q);
+        let best = ceilings.best;
         let mut done = vec![0u64; words];
         let mut candidates = vec![0u64; words];
+        let mut rule = Rule::default();
         // Thresholds from near the best total down to zero, until the
         // shortlist is full; then one last pass at its weakest total.
         let mut thresholds = [32, 8, 4, 2]
@@ -582,9 +724,20 @@ impl MatchIndex {
         } else {
             thresholds.next()
         } {
-            let rule = Rule::new(&ceilings, theta);
+            rule.set(&ceilings, theta);
             candidates.copy_from_slice(&q.base);
-            rule.survivors(&mut candidates, &features);
+            rule.survivors(&mut candidates, &features, words);
+            // Pairs cost a look at many ceilings and a pass each; when few
+            // experts are left to score, scoring them is cheaper.
+            let left: u32 = candidates
+                .iter()
+                .zip(&done)
+                .map(|(c, d)| (c & !d).count_ones())
+                .sum();
+            if left > PAIRS_WORTH {
+                rule.pair(&ceilings, q, theta);
+                rule.survivors_of_pairs(&mut candidates, &features, words);
+            }
             for (w, (c, done)) in candidates.iter().zip(done.iter_mut()).enumerate() {
                 let mut c = c & !*done;
                 *done |= c;
@@ -680,18 +833,18 @@ impl MatchIndex {
         FILTERS.len()
     }
 
-    /// The bitmaps of experts who know a language meeting a need at
-    /// `level` or better; `true` when some meeting tag has no bitmaps.
-    fn language_maps(&self, meets: &[bool], level: u8) -> (Vec<u32>, bool) {
-        let mut maps = Vec::new();
+    /// Gives `map` the bitmaps of experts who know a language meeting a
+    /// need at `level` or better; `true` when some meeting tag has no
+    /// bitmaps (so that everyone must count as knowing it).
+    fn language_maps(&self, meets: &[bool], level: u8, map: &mut dyn FnMut(u32)) -> bool {
         let mut everyone = false;
         for (tag, _) in meets.iter().enumerate().filter(|(_, m)| **m) {
             match self.tag_maps.get(tag).copied().flatten() {
-                Some(first) => maps.push(first + u32::from(level.max(1)) - 1),
+                Some(first) => map(first + u32::from(level.max(1)) - 1),
                 None => everyone = true,
             }
         }
-        (maps, everyone)
+        everyone
     }
 
     /// The best level of the expert's languages that meet a need.
@@ -707,121 +860,98 @@ impl MatchIndex {
             .unwrap_or(0)
     }
 
-    fn thematic(&self, i: usize, q: &Query) -> u32 {
+    /// The thematic sum over the needs: 1000 for an exact match, 700
+    /// through a node below, 300 through one above, per need.
+    fn thematic_sum(&self, i: usize, q: &Query) -> usize {
         let themes = &self.themes[i];
-        let mut sum = 0u32;
+        let mut sum = 0;
         for need in &q.themes {
             sum += if meets(themes, &need.exact) {
-                1000
+                10
             } else if meets(themes, &need.deeper) {
-                700
+                7
             } else if meets(themes, &need.broader) {
-                300
+                3
             } else {
                 0
             };
         }
-        sum / (q.themes.len().max(1) as u32)
+        sum
     }
 
-    fn competencies(&self, i: usize, q: &Query) -> u32 {
-        if q.competencies.is_empty() {
-            return 0;
-        }
-        let have = q
-            .competencies
+    /// How many of the requested competencies the expert has used.
+    fn competencies_met(&self, i: usize, q: &Query) -> usize {
+        let have = self.competencies[i];
+        q.competencies
             .iter()
-            .filter(|bit| self.competencies[i] & **bit != 0)
-            .count();
-        (have * 1000 / q.competencies.len()) as u32
+            .filter(|bit| have & **bit != 0)
+            .count()
+    }
+
+    /// 2 for experience in the requesting state, 1 for its region, 0
+    /// otherwise; `exact` checks the state's list, otherwise a bloom bit
+    /// stands for it (an upper bound).
+    fn place(&self, i: usize, q: &Query, exact: bool) -> usize {
+        if q.requester != NONE16
+            && self.countries_bloom[i] & (1 << (q.requester % 64)) != 0
+            && (!exact || self.countries[span(&self.country_at, i)].contains(&q.requester))
+        {
+            2
+        } else if self.regions[i] & q.region != 0 {
+            1
+        } else {
+            0
+        }
     }
 
     /// An upper bound of the total from the hot columns only: thematic and
     /// competencies exactly, the other parts at their best.
     fn bound(&self, i: usize, q: &Query) -> u32 {
-        let w = &q.weights;
+        let p = &q.points;
+        let thematic = self.thematic_sum(i, q);
         // Years in the requested fields are at most years in any field.
         let years = if meets(&self.themes[i], &q.related) {
-            let cap = YEARS_CAP * 365;
-            (i64::from(self.experience[i]).min(cap) * 1000 / cap) as u32
+            points(
+                years_fraction(i64::from(self.experience[i])),
+                q.weights.years,
+            )
         } else {
             0
         };
-        let languages = if q.desired.is_empty() { 0 } else { 1000 };
-        let place =
-            if q.requester != NONE16 && self.countries_bloom[i] & (1 << (q.requester % 64)) != 0 {
-                1000
-            } else if self.regions[i] & q.region != 0 {
-                500
-            } else {
-                0
-            };
-        [
-            (self.thematic(i, q), w.thematic),
-            (years, w.years),
-            (self.competencies(i, q), w.competencies),
-            (languages, w.languages),
-            (place, w.region),
-            (1000, w.rotation),
-        ]
-        .into_iter()
-        .fold(0u32, |t, (f, w)| t.saturating_add(f.saturating_mul(w)))
+        let sum = p.thematic[thematic]
+            + years
+            + p.competencies[self.competencies_met(i, q)]
+            + p.languages[q.desired.len()]
+            + p.place[self.place(i, q, false)]
+            + p.rotation[0];
+        sum.min(u64::from(u32::MAX)) as u32
     }
 
     fn total(&self, i: usize, q: &Query) -> (u32, u32) {
-        let w = &q.weights;
-        let themes = &self.themes[i];
-        let thematic = self.thematic(i, q);
-
-        let years = if meets(themes, &q.related) {
-            let days = self.relevant_days(i, q);
-            let cap = YEARS_CAP * 365;
-            (days.min(cap) * 1000 / cap) as u32
+        let p = &q.points;
+        let thematic = self.thematic_sum(i, q);
+        let years = if meets(&self.themes[i], &q.related) {
+            points(years_fraction(self.relevant_days(i, q)), q.weights.years)
         } else {
             0
         };
-
-        let competencies = self.competencies(i, q);
-
-        let languages = if q.desired.is_empty() {
-            0
-        } else {
-            let met = q
-                .desired
-                .iter()
-                .filter(|(meets, level)| self.level(i, meets) >= *level)
-                .count();
-            (met * 1000 / q.desired.len()) as u32
-        };
-
-        let place = if q.requester != NONE16
-            && self.countries_bloom[i] & (1 << (q.requester % 64)) != 0
-            && self.countries[span(&self.country_at, i)].contains(&q.requester)
-        {
-            1000
-        } else if self.regions[i] & q.region != 0 {
-            500
-        } else {
-            0
-        };
-
+        let languages = q
+            .desired
+            .iter()
+            .filter(|(meets, level)| self.level(i, meets) >= *level)
+            .count();
         let recent = self.bookings[span(&self.booking_at, i)]
             .iter()
             .filter(|b| b.request != q.request && b.last >= q.since && b.first < q.first)
-            .count() as u32;
-        let rotation = 1000u32.saturating_sub(recent.saturating_mul(500));
-
-        let total = [
-            (thematic, w.thematic),
-            (years, w.years),
-            (competencies, w.competencies),
-            (languages, w.languages),
-            (place, w.region),
-            (rotation, w.rotation),
-        ]
-        .into_iter()
-        .fold(0u32, |t, (f, w)| t.saturating_add(f.saturating_mul(w)));
-        (total, recent)
+            .count();
+        let rotation = p.rotation.get(recent).copied().unwrap_or(0);
+        let sum = p.thematic[thematic]
+            + years
+            + p.competencies[self.competencies_met(i, q)]
+            + p.languages[languages]
+            + p.place[self.place(i, q, true)]
+            + rotation;
+        (sum.min(u64::from(u32::MAX)) as u32, recent as u32)
     }
 
     /// Days of experience in periods related to the request, merged.
@@ -868,6 +998,56 @@ const FILTERS: [Filter; 9] = [
     Filter::InvalidScore,
 ];
 
+/// A part's points, `fraction × weight` saturated as [`score`] saturates
+/// it; six of them add up without overflow in a `u64`.
+fn points(fraction: u32, weight: u32) -> u64 {
+    u64::from(fraction.saturating_mul(weight))
+}
+
+/// The years part's fraction for `days` of experience.
+fn years_fraction(days: i64) -> u32 {
+    let cap = YEARS_CAP * 365;
+    (days.clamp(0, cap) * 1000 / cap) as u32
+}
+
+/// Each part's points by what the expert has, for one query, so that a
+/// total is six lookups.
+#[derive(Default)]
+struct Points {
+    /// By the thematic sum in hundreds (10, 7 or 3 per need).
+    thematic: Vec<u64>,
+    /// By the number of requested competencies met.
+    competencies: Vec<u64>,
+    /// By the number of desired languages met.
+    languages: Vec<u64>,
+    /// No experience there, in the region, in the requesting state.
+    place: [u64; 3],
+    /// By the number of recent missions (more than two earn nothing).
+    rotation: [u64; 3],
+}
+
+impl Points {
+    fn new(w: &Weights, needs: usize, competencies: usize, desired: usize) -> Points {
+        let share = |of: usize, weight: u32| -> Vec<u64> {
+            (0..=of)
+                .map(|have| {
+                    let fraction = (have * 1000).checked_div(of).unwrap_or(0);
+                    points(fraction as u32, weight)
+                })
+                .collect()
+        };
+        Points {
+            thematic: (0..=10 * needs)
+                .map(|sum| points((sum * 100 / needs.max(1)) as u32, w.thematic))
+                .collect(),
+            competencies: share(competencies, w.competencies),
+            languages: share(desired, w.languages),
+            place: [0, points(500, w.region), points(1000, w.region)],
+            rotation: [points(1000, w.rotation), points(500, w.rotation), 0],
+        }
+    }
+}
+
 fn span(offsets: &[u32], i: usize) -> std::ops::Range<usize> {
     offsets[i] as usize..offsets[i + 1] as usize
 }
@@ -883,68 +1063,104 @@ fn best_level(skills: &[(u16, u8)], meets: &[bool]) -> u8 {
         .unwrap_or(0)
 }
 
+/// Above this many experts left to score at a threshold, pairs of
+/// features are worth weighing.
+const PAIRS_WORTH: u32 = 64;
+
 /// Which experts can still total a threshold: those who have every
 /// feature an expert cannot lack (its ceiling is below the threshold) and
 /// at least one of every pair of features an expert cannot lack together.
 /// Larger sets are not checked, so a few more experts are scored than
 /// strictly need to be; none who could reach the threshold is skipped.
+#[derive(Default)]
 struct Rule {
-    required: Vec<usize>,
-    pairs: Vec<(usize, usize)>,
+    /// The features every survivor has, as a set.
+    required: u64,
+    /// Pairs of features of which every survivor has at least one.
+    pairs: Vec<(u8, u8)>,
 }
 
 impl Rule {
-    fn new(ceilings: &Ceilings, theta: u32) -> Rule {
-        let required: Vec<usize> = (0..ceilings.single.len())
-            .filter(|&f| ceilings.single[f] < theta)
-            .collect();
-        let mask = required.iter().fold(0u64, |m, f| m | 1 << f);
-        let pairs = ceilings
-            .pairs
-            .iter()
-            .filter(|(f, g, c)| *c < theta && mask & (1 << f | 1 << g) == 0)
-            .map(|(f, g, _)| (*f, *g))
-            .collect();
-        Rule { required, pairs }
+    /// The features required at threshold `theta`; no pairs yet.
+    fn set(&mut self, ceilings: &Ceilings, theta: u32) {
+        let single = &ceilings.single;
+        self.required = (0..single.len())
+            .filter(|&f| single[f] < theta)
+            .fold(0, |m, f| m | 1 << f);
+        self.pairs.clear();
     }
 
-    /// Keeps in `experts` only those who can still reach the threshold,
-    /// one feature (or pair) at a time over every word.
-    fn survivors(&self, experts: &mut [u64], features: &[Vec<u64>]) {
-        for &f in &self.required {
-            for (m, x) in experts.iter_mut().zip(&features[f]) {
+    /// Adds the pairs for threshold `theta`.
+    fn pair(&mut self, ceilings: &Ceilings, q: &Query, theta: u32) {
+        let single = &ceilings.single;
+        // Losses nearly add up across features, so a pair whose members'
+        // losses together stay above the threshold is not worth the exact
+        // ceiling; leaving a pair out only means scoring more experts.
+        // Open features go by ceiling, lowest first, so that the pairs
+        // worth a look for each come first.
+        let mut open = [(0u32, 0u8); 64];
+        let mut n = 0;
+        for (f, &c) in single.iter().enumerate() {
+            if self.required & (1 << f) == 0 && c < ceilings.best {
+                open[n] = (c, f as u8);
+                n += 1;
+            }
+        }
+        let open = &mut open[..n];
+        open.sort_unstable();
+        let limit = u64::from(theta) + u64::from(ceilings.best);
+        for (a, &(cf, f)) in open.iter().enumerate() {
+            for &(cg, g) in &open[a + 1..] {
+                if u64::from(cf) + u64::from(cg) >= limit {
+                    break;
+                }
+                if q.ceiling(1 << f | 1 << g) < theta {
+                    self.pairs.push((f, g));
+                }
+            }
+        }
+    }
+
+    /// Keeps in `experts` only those who have every required feature;
+    /// `features` holds `words` words per feature.
+    fn survivors(&self, experts: &mut [u64], features: &[u64], words: usize) {
+        let mut required = self.required;
+        while required != 0 {
+            let f = required.trailing_zeros() as usize;
+            required &= required - 1;
+            for (m, x) in experts
+                .iter_mut()
+                .zip(&features[f * words..(f + 1) * words])
+            {
                 *m &= x;
             }
         }
+    }
+
+    /// Keeps in `experts` only those who have one of each pair.
+    fn survivors_of_pairs(&self, experts: &mut [u64], features: &[u64], words: usize) {
+        let feature = |f: u8| &features[usize::from(f) * words..(usize::from(f) + 1) * words];
         for &(f, g) in &self.pairs {
-            for (m, (x, y)) in experts.iter_mut().zip(features[f].iter().zip(&features[g])) {
+            for (m, (x, y)) in experts.iter_mut().zip(feature(f).iter().zip(feature(g))) {
                 *m &= x | y;
             }
         }
     }
 }
 
-/// The ceiling of every feature and every pair of features, for a query.
+/// The best total, and the ceiling of every feature, for a query. Pairs
+/// are weighed per threshold, by [`Rule::new`].
 struct Ceilings {
+    best: u32,
     single: Vec<u32>,
-    pairs: Vec<(usize, usize, u32)>,
 }
 
 impl Ceilings {
     fn new(q: &Query) -> Ceilings {
-        let m = q.features.len();
-        let single: Vec<u32> = (0..m).map(|f| q.ceiling(1 << f)).collect();
-        let mut pairs = Vec::new();
-        for f in 0..m {
-            for g in f + 1..m {
-                let c = q.ceiling(1 << f | 1 << g);
-                // A pair says something only below both its members.
-                if c < single[f].min(single[g]) {
-                    pairs.push((f, g, c));
-                }
-            }
+        Ceilings {
+            best: q.ceiling(0),
+            single: (0..q.features.len()).map(|f| q.ceiling(1 << f)).collect(),
         }
-        Ceilings { single, pairs }
     }
 }
 
@@ -1018,6 +1234,7 @@ impl TopK {
     }
 }
 
+#[derive(Debug, Clone)]
 struct ThemeNeed {
     exact: Themes,
     deeper: Themes,
@@ -1040,11 +1257,14 @@ struct Query {
     related: Themes,
     competencies: Vec<u32>,
     weights: Weights,
+    points: Points,
     /// Experts who may pass the filters the bitmaps can tell: included,
     /// available, and every required language at its level.
     base: Vec<u64>,
     /// At most 64, so that a set of them fits a `u64`.
     features: Vec<Feature>,
+    /// The features' bitmaps, end to end.
+    maps: Vec<u32>,
     plan: Plan,
 }
 
@@ -1074,7 +1294,8 @@ enum Kind {
 /// cannot tell.
 struct Feature {
     kind: Kind,
-    maps: Vec<u32>,
+    /// Where its bitmaps lie in [`Query::maps`].
+    maps: std::ops::Range<usize>,
     everyone: bool,
 }
 
@@ -1091,38 +1312,22 @@ impl Query {
             .themes
             .iter()
             .filter_map(|c| t.theme_position(c).ok())
-            .map(|r| {
-                let mut need = ThemeNeed {
-                    exact: [0; 2],
-                    deeper: [0; 2],
-                    broader: [0; 2],
-                };
-                theme_bit(&mut need.exact, r);
-                theme_bit(&mut related, r);
-                for f in t.subtree(r).skip(1) {
-                    theme_bit(&mut need.deeper, f);
-                    theme_bit(&mut related, f);
+            .filter_map(|r| index.nodes.get(usize::from(r)))
+            .map(|need| {
+                for (k, word) in related.iter_mut().enumerate() {
+                    *word |= need.exact[k] | need.deeper[k] | need.broader[k];
                 }
-                for a in (0..t.themes().len() as u16).filter(|&a| a != r && t.position_within(r, a))
-                {
-                    theme_bit(&mut need.broader, a);
-                    theme_bit(&mut related, a);
-                }
-                need
+                need.clone()
             })
             .collect();
         let languages = |list: &[crate::model::LanguageSkill]| {
             list.iter()
                 .map(|need| {
+                    let want = ParsedTag::new(&need.tag);
                     let meets = index
                         .tags
                         .iter()
-                        // Parsing is slow; a tag of another language never
-                        // meets, whatever its form.
-                        .map(|have| {
-                            primary(have).eq_ignore_ascii_case(primary(&need.tag))
-                                && satisfies(have, &need.tag)
-                        })
+                        .map(|have| have.satisfies(&want))
                         .collect();
                     (meets, level_rank(need.level))
                 })
@@ -1166,100 +1371,125 @@ impl Query {
                 })
                 .collect(),
             weights: policy.weights,
+            points: Points::default(),
             base: Vec::new(),
             features: Vec::new(),
+            maps: Vec::new(),
             plan: Plan::default(),
         };
-        query.features = query.features(index, request);
+        (query.features, query.maps) = query.features(index, request);
         // Features past the 64th are dropped: fewer features only means
         // fewer experts are skipped.
         query.features.truncate(64);
         query.plan = query.plan();
-        let mut base = index.bits.union(&[MAP_INCLUDED], false);
-        for (other, maps) in
-            [MAP_AVAILABLE]
-                .iter()
-                .map(|m| (false, vec![*m]))
-                .chain(query.required.iter().map(|(meets, level)| {
-                    let (maps, everyone) = index.language_maps(meets, *level);
-                    (everyone, maps)
-                }))
-        {
-            for (b, w) in base.iter_mut().zip(index.bits.union(&maps, other)) {
-                *b &= w;
-            }
+        query.points = Points::new(
+            &query.weights,
+            query.themes.len(),
+            query.competencies.len(),
+            query.desired.len(),
+        );
+        let mut base = vec![0; index.bits.words];
+        index.bits.union_into(&[MAP_INCLUDED], false, &mut base);
+        index.bits.intersect(&[MAP_AVAILABLE], false, &mut base);
+        // A term that covers the window overlaps the spans of its first and
+        // its last day.
+        for day in [query.first, query.last] {
+            let span = index.term_maps.get(&span_of(day)).copied();
+            let maps = [MAP_LONG_TERM, span.unwrap_or(MAP_LONG_TERM)];
+            index.bits.intersect(&maps, false, &mut base);
+        }
+        let mut maps = Vec::new();
+        for (meets, level) in &query.required {
+            maps.clear();
+            let everyone = index.language_maps(meets, *level, &mut |map| maps.push(map));
+            index.bits.intersect(&maps, everyone, &mut base);
         }
         query.base = base;
         query
     }
 
-    fn features(&self, index: &MatchIndex, request: &MissionRequest) -> Vec<Feature> {
+    /// The query's features, their bitmaps laid end to end in `maps`.
+    fn features(&self, index: &MatchIndex, request: &MissionRequest) -> (Vec<Feature>, Vec<u32>) {
         let t = index.taxonomy;
-        let map = |pos: u16| MAP_THEMES + u32::from(pos);
-        let bits = |set: &Themes| -> Vec<u32> {
-            let mut out = Vec::new();
-            for (word, base) in set.iter().zip([0u16, 64]) {
-                let mut w = *word;
-                while w != 0 {
-                    out.push(map(base + w.trailing_zeros() as u16));
-                    w &= w - 1;
-                }
-            }
-            out
+        let node = |pos: u16| MAP_THEMES + u32::from(pos);
+        let subtree = |pos: u16| index.subtree_maps + u32::from(pos);
+        let mut maps: Vec<u32> = Vec::with_capacity(64);
+        let mut out: Vec<Feature> = Vec::with_capacity(12 + 3 * self.themes.len());
+        // Adds a feature whose bitmaps `add` pushes onto `maps`.
+        let mut feature = |kind, everyone, add: &mut dyn FnMut(&mut Vec<u32>)| {
+            let start = maps.len();
+            add(&mut maps);
+            out.push(Feature {
+                kind,
+                maps: start..maps.len(),
+                everyone,
+            });
         };
-        let feature = |kind, maps| Feature {
-            kind,
-            maps,
-            everyone: false,
-        };
-        let mut out = vec![feature(Kind::Related, bits(&self.related))];
-        let needs = request
+        let needs: Vec<u16> = request
             .themes
             .iter()
-            .filter_map(|c| t.theme_position(c).ok());
-        for (j, (need, at)) in self.themes.iter().zip(needs).enumerate() {
-            let exact = vec![map(at)];
-            let mut below = bits(&need.deeper);
-            below.extend(&exact);
-            let mut line = bits(&need.broader);
-            line.extend(&below);
-            out.push(feature(Kind::Line(j), line));
-            out.push(feature(Kind::AtOrBelow(j), below));
-            out.push(feature(Kind::Exact(j), exact));
+            .filter_map(|c| t.theme_position(c).ok())
+            .collect();
+        // Related: every need's line, through the subtree maps of the
+        // needs and the node maps of what lies above them.
+        let mut roots = [0u64; 2];
+        let mut above = [0u64; 2];
+        for (need, &at) in self.themes.iter().zip(&needs) {
+            theme_bit(&mut roots, at);
+            above[0] |= need.broader[0];
+            above[1] |= need.broader[1];
+        }
+        feature(Kind::Related, false, &mut |m| {
+            m.extend(positions(&roots).map(subtree));
+            m.extend(positions(&above).map(node));
+        });
+        for (j, (need, &at)) in self.themes.iter().zip(&needs).enumerate() {
+            feature(Kind::Line(j), false, &mut |m| {
+                m.extend(positions(&need.broader).map(node));
+                m.push(subtree(at));
+            });
+            feature(Kind::AtOrBelow(j), false, &mut |m| m.push(subtree(at)));
+            feature(Kind::Exact(j), false, &mut |m| m.push(node(at)));
         }
         for (k, bit) in self.competencies.iter().enumerate() {
-            let maps = (0..32)
-                .filter(|p| bit & (1 << p) != 0)
-                .map(|p| index.competency_maps + p)
-                .collect();
-            out.push(feature(Kind::Competency(k), maps));
+            feature(Kind::Competency(k), false, &mut |m| {
+                m.extend(
+                    (0..32)
+                        .filter(|p| bit & (1 << p) != 0)
+                        .map(|p| index.competency_maps + p),
+                );
+            });
         }
         for (d, (meets, level)) in self.desired.iter().enumerate() {
-            let (maps, everyone) = index.language_maps(meets, *level);
+            let start = maps.len();
+            let everyone = index.language_maps(meets, *level, &mut |map| maps.push(map));
             out.push(Feature {
                 kind: Kind::Desired(d),
-                maps,
+                maps: start..maps.len(),
                 everyone,
             });
         }
-        let country: Vec<u32> = index
-            .country_maps
-            .get(usize::from(self.requester))
-            .copied()
-            .into_iter()
-            .collect();
-        let mut region = country.clone();
-        if let Some(r) = (0..64).find(|r| self.region & (1 << r) != 0) {
-            region.extend(index.region_maps.get(r).copied());
-        }
-        out.push(feature(Kind::Region, region));
-        out.push(feature(Kind::Country, country));
+        let country = index.country_maps.get(usize::from(self.requester)).copied();
+        let region = (0..64)
+            .find(|r| self.region & (1 << r) != 0)
+            .and_then(|r| index.region_maps.get(r).copied());
+        let mut feature = |kind, add: &[Option<u32>]| {
+            let start = maps.len();
+            maps.extend(add.iter().flatten());
+            out.push(Feature {
+                kind,
+                maps: start..maps.len(),
+                everyone: false,
+            });
+        };
+        feature(Kind::Region, &[country, region]);
+        feature(Kind::Country, &[country]);
         if self.weights.years > 0 && !self.themes.is_empty() {
             for k in 0..YEAR_STEPS {
-                out.push(feature(Kind::Years(k), vec![index.year_maps + k]));
+                feature(Kind::Years(k), &[Some(index.year_maps + k)]);
             }
         }
-        out
+        (out, maps)
     }
 
     /// The masks [`ceiling`](Self::ceiling) reads, from the features.
@@ -1570,6 +1800,53 @@ mod tests {
     /// No expert lacking a feature totals more than the feature's ceiling,
     /// and the ceilings are tight: with every part at its best but one, an
     /// expert reaches it. This is what lets the ranking skip experts.
+    /// Terms are found through the bitmaps of the spans they overlap, and
+    /// terms too long for those through one bitmap of their own; either
+    /// way a term must still cover every day of the window.
+    #[test]
+    fn terms_of_any_length_and_on_either_side_of_a_span_are_found() {
+        let t = Taxonomy::current();
+        let membership = Membership::bundled();
+        let request = request(&["B.2"]);
+        let (first, last) = (request.window.first, request.window.last);
+        let day = |d: NaiveDate, by: i64| d + chrono::Duration::days(by);
+        let terms = [
+            // Covers the window exactly, and by a day either side.
+            (first, last, true),
+            (day(first, -1), day(last, 1), true),
+            // One day short at either end.
+            (day(first, 1), day(last, 30), false),
+            (day(first, -30), day(last, -1), false),
+            // Ten years, past any span count; and ten years ending early.
+            (date(2020, 1, 1), date(2029, 12, 31), true),
+            (date(2015, 1, 1), day(last, -1), false),
+            // Reversed: covers nothing.
+            (last, first, false),
+        ];
+        let experts: Vec<Expert> = terms
+            .iter()
+            .enumerate()
+            .map(|(i, (from, to, _))| {
+                let mut e = expert(i as i64 + 1, "B.2", 0);
+                e.term = Some(Term {
+                    first_day: *from,
+                    last_day: *to,
+                });
+                e
+            })
+            .collect();
+        let index = MatchIndex::build(&experts, &[], t, &membership, date(2024, 6, 1));
+        let got = index
+            .rank(&request, &MatchPolicy::default(), &membership, 100)
+            .unwrap();
+        let mut ids: Vec<i64> = got.hits.iter().map(|h| h.expert.0).collect();
+        ids.sort();
+        let want: Vec<i64> = (1..=terms.len() as i64)
+            .filter(|i| terms[*i as usize - 1].2)
+            .collect();
+        assert_eq!(ids, want);
+    }
+
     #[test]
     fn every_total_is_within_the_ceilings_of_what_the_expert_lacks() {
         let t = Taxonomy::current();
@@ -1605,7 +1882,7 @@ mod tests {
                 let features: Vec<Vec<u64>> = q
                     .features
                     .iter()
-                    .map(|f| index.bits.union(&f.maps, f.everyone))
+                    .map(|f| index.bits.union(&q.maps[f.maps.clone()], f.everyone))
                     .collect();
                 let mut reached = vec![false; q.features.len()];
                 for i in 0..index.len() {

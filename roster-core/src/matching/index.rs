@@ -30,10 +30,25 @@
 //! a pair, whose ceiling is below θ cannot total θ. The ranking walks
 //! thresholds from near the best total downwards; at each it scores,
 //! exactly, the experts not ruled out and not scored before. Once the
-//! shortlist is full, one last pass at its weakest total scores whoever
-//! remains, and everyone else totals less. The last threshold, zero, rules
-//! out nobody, so in the worst case every expert who passes the bitmap
-//! filters is scored, as a plain scan would.
+//! shortlist is full no threshold is below its weakest total, and when
+//! that total rises well above the current threshold during a pass, the
+//! pass starts over at the weakest total, so that the rest of the roster is
+//! ruled out against it. A pass that ends with the weakest total at or
+//! above its threshold ends the walk: everyone not scored totals less. The
+//! last threshold, zero, rules out nobody, so in the worst case every
+//! expert who passes the bitmap filters is scored, as a plain scan would.
+//!
+//! Pairs are weighed once per request, and only when enough experts are
+//! left that ruling some out is worth it. A pair is skipped when a
+//! required feature already implies one of its own (an exact node implies
+//! its subtree, the requesting state its region, more years fewer), or
+//! when a pair of weaker features rules out everyone it would. Skipping a
+//! rule only ever means scoring more experts, never fewer.
+//!
+//! Before scoring, each expert gets an upper bound from a few columns
+//! (the parts it has exactly, years in any field, a bloom bit for the
+//! requesting state); only those whose bound beats the weakest kept are
+//! checked against the remaining filters and scored exactly.
 //!
 //! Per expert the scored columns are a term (two day numbers), a flag byte,
 //! the union of its thematic positions (89 nodes in two `u64`s), a
@@ -243,6 +258,12 @@ impl Bitmaps {
                     *o &= w;
                 }
             }
+            [a, b] => {
+                let (a, b) = (&self.maps[*a as usize], &self.maps[*b as usize]);
+                for (o, (x, y)) in out.iter_mut().zip(a.iter().zip(b)) {
+                    *o &= x | y;
+                }
+            }
             _ => {
                 for (k, o) in out.iter_mut().enumerate() {
                     *o &= maps.iter().fold(0, |u, m| u | self.maps[*m as usize][k]);
@@ -294,8 +315,10 @@ pub struct MatchIndex {
     /// Per span of days, the bitmap of included experts whose term
     /// overlaps it.
     term_maps: HashMap<i32, u32>,
-    /// Days of experience in any field, merged, up to today.
-    experience: Vec<u32>,
+    /// The years part's fraction (thousandths) for experience in any
+    /// field, merged, up to today: a bound of the years in the requested
+    /// fields.
+    years_any: Vec<u16>,
     bits: Bitmaps,
     competency_maps: u32,
     year_maps: u32,
@@ -381,7 +404,7 @@ impl MatchIndex {
             subtree_maps,
             request_ids: HashMap::new(),
             term_maps: HashMap::new(),
-            experience: Vec::new(),
+            years_any: Vec::new(),
             bits,
             competency_maps,
             year_maps,
@@ -495,8 +518,7 @@ impl MatchIndex {
         self.periods.extend(periods);
         self.period_at.push(self.periods.len() as u32);
         let days = self.merged_days(i, |_| true);
-        self.experience
-            .push(u32::try_from(days).unwrap_or(u32::MAX));
+        self.years_any.push(years_fraction(days) as u16);
         for k in (0..YEAR_STEPS).filter(|&k| days >= step_days(k)) {
             self.bits.set(self.year_maps + k, i);
         }
@@ -693,51 +715,80 @@ impl MatchIndex {
     /// Scores the experts who can still reach the shortlist, threshold by
     /// threshold (see the module documentation).
     fn walk(&self, q: &Query, shortlist: &mut TopK) {
+        SCRATCH.with_borrow_mut(|scratch| self.walk_in(q, shortlist, scratch));
+    }
+
+    fn walk_in(&self, q: &Query, shortlist: &mut TopK, scratch: &mut Scratch) {
         let words = self.bits.words;
-        // One buffer: feature f owns words [f * words, (f + 1) * words).
-        let mut features = vec![0u64; q.features.len() * words];
-        for (f, out) in q
+        // One buffer: feature f owns words [f * words, (f + 1) * words),
+        // filled on first use (many features are never needed).
+        let n = q.features.len();
+        scratch
             .features
-            .iter()
-            .zip(features.chunks_exact_mut(words.max(1)))
-        {
-            self.bits
-                .union_into(&q.maps[f.maps.clone()], f.everyone, out);
-        }
-        let ceilings = Ceilings::new(q);
+            .resize(scratch.features.len().max(n * words), 0);
+        scratch.done.clear();
+        scratch.done.resize(words, 0);
+        scratch.candidates.resize(words, 0);
+        let Scratch {
+            features,
+            done,
+            candidates,
+        } = scratch;
+        let mut built = 0u64;
+        let mut build = |set: u64, features: &mut [u64]| {
+            let mut missing = set & !built;
+            built |= set;
+            while missing != 0 {
+                let f = missing.trailing_zeros() as usize;
+                missing &= missing - 1;
+                let feature = &q.features[f];
+                self.bits.union_into(
+                    &q.maps[feature.maps.clone()],
+                    feature.everyone,
+                    &mut features[f * words..(f + 1) * words],
+                );
+            }
+        };
+        let mut ceilings = Ceilings::new(q);
         let best = ceilings.best;
-        let mut done = vec![0u64; words];
-        let mut candidates = vec![0u64; words];
         let mut rule = Rule::default();
-        // Thresholds from near the best total down to zero, until the
-        // shortlist is full; then one last pass at its weakest total.
-        let mut thresholds = [32, 8, 4, 2]
-            .map(|part| best - best / part)
-            .into_iter()
-            .chain([0]);
-        let mut last = false;
-        while let Some(theta) = if last {
-            None
-        } else if shortlist.is_full() {
-            last = true;
-            Some(shortlist.worst.total)
-        } else {
-            thresholds.next()
-        } {
+        // Thresholds from near the best total down to zero. Once the
+        // shortlist is full none is below its weakest total, and a pass
+        // starts over at a higher threshold as soon as the weakest total
+        // has risen well above the pass's: the rest of the roster is then
+        // ruled out against the higher one.
+        let mut steps = THRESHOLD_STEPS.into_iter();
+        let mut theta = match steps.next() {
+            Some(step) => best - best / step,
+            None => return,
+        };
+        loop {
             rule.set(&ceilings, theta);
             candidates.copy_from_slice(&q.base);
-            rule.survivors(&mut candidates, &features, words);
+            build(rule.required, features);
+            rule.survivors(candidates, features, words);
             // Pairs cost a look at many ceilings and a pass each; when few
             // experts are left to score, scoring them is cheaper.
             let left: u32 = candidates
                 .iter()
-                .zip(&done)
+                .zip(done.iter())
                 .map(|(c, d)| (c & !d).count_ones())
                 .sum();
-            if left > PAIRS_WORTH {
+            // Weighing pairs costs about as much per pair of open features
+            // as scoring an expert does.
+            let open = ceilings
+                .single
+                .iter()
+                .filter(|c| (theta..best).contains(*c))
+                .count() as u32;
+            if left > PAIRS_WORTH.max(open * open / 2) {
+                ceilings.weigh_pairs(q, theta);
                 rule.pair(&ceilings, q, theta);
-                rule.survivors_of_pairs(&mut candidates, &features, words);
+                build(rule.paired(), features);
+                rule.survivors_of_pairs(candidates, features, words);
             }
+            let raise_at = theta.saturating_add((best - theta) / RAISE_SHARE);
+            let mut raised = false;
             for (w, (c, done)) in candidates.iter().zip(done.iter_mut()).enumerate() {
                 let mut c = c & !*done;
                 *done |= c;
@@ -746,10 +797,28 @@ impl MatchIndex {
                     c &= c - 1;
                     self.consider(i, q, shortlist);
                 }
+                if shortlist.is_full() && shortlist.worst.total > raise_at {
+                    raised = true;
+                    break;
+                }
             }
-            if shortlist.is_full() && shortlist.worst.total >= theta {
+            let floor = if shortlist.is_full() {
+                shortlist.worst.total
+            } else {
+                0
+            };
+            if raised {
+                theta = floor;
+                continue;
+            }
+            // Everyone who could total `theta` has been scored.
+            if shortlist.is_full() && floor >= theta {
                 return;
             }
+            theta = match steps.next() {
+                Some(step) => (best - best / step).max(floor),
+                None => return,
+            };
         }
     }
 
@@ -764,15 +833,16 @@ impl MatchIndex {
         // best total cannot beat the weakest kept: the key with the bound
         // is at least the true key, and a key equal to the weakest kept is
         // not kept.
+        let (bound, exact) = self.bound(i, q);
         let bound = Key {
-            total: self.bound(i, q),
+            total: bound,
             recent: Reverse(0),
             id: Reverse(self.ids[i]),
         };
         if bound <= shortlist.worst || self.first_failure(i, q) < FILTERS.len() {
             return;
         }
-        let (total, recent) = self.total(i, q);
+        let (total, recent) = self.total(i, q, exact);
         shortlist.offer(Key {
             total,
             recent: Reverse(recent),
@@ -904,53 +974,47 @@ impl MatchIndex {
         }
     }
 
-    /// An upper bound of the total from the hot columns only: thematic and
-    /// competencies exactly, the other parts at their best.
-    fn bound(&self, i: usize, q: &Query) -> u32 {
+    /// An upper bound of the total, and the points of the parts it has
+    /// exactly (thematic, competencies and desired languages), for
+    /// [`total`](Self::total). Only the years (from any field, not just
+    /// the requested ones), the place (a bloom bit for the state) and
+    /// rotation (at its best) are bounded.
+    fn bound(&self, i: usize, q: &Query) -> (u32, u64) {
         let p = &q.points;
-        let thematic = self.thematic_sum(i, q);
-        // Years in the requested fields are at most years in any field.
-        let years = if meets(&self.themes[i], &q.related) {
-            points(
-                years_fraction(i64::from(self.experience[i])),
-                q.weights.years,
-            )
-        } else {
-            0
-        };
-        let sum = p.thematic[thematic]
-            + years
-            + p.competencies[self.competencies_met(i, q)]
-            + p.languages[q.desired.len()]
-            + p.place[self.place(i, q, false)]
-            + p.rotation[0];
-        sum.min(u64::from(u32::MAX)) as u32
-    }
-
-    fn total(&self, i: usize, q: &Query) -> (u32, u32) {
-        let p = &q.points;
-        let thematic = self.thematic_sum(i, q);
-        let years = if meets(&self.themes[i], &q.related) {
-            points(years_fraction(self.relevant_days(i, q)), q.weights.years)
-        } else {
-            0
-        };
         let languages = q
             .desired
             .iter()
             .filter(|(meets, level)| self.level(i, meets) >= *level)
             .count();
+        let exact = p.thematic[self.thematic_sum(i, q)]
+            + p.competencies[self.competencies_met(i, q)]
+            + p.languages[languages];
+        // Years in the requested fields are at most years in any field.
+        let years = if meets(&self.themes[i], &q.related) {
+            points(u32::from(self.years_any[i]), q.weights.years)
+        } else {
+            0
+        };
+        let sum = exact + years + q.best_rest + p.place[self.place(i, q, false)];
+        (sum.min(u64::from(u32::MAX)) as u32, exact)
+    }
+
+    /// The exact total and the number of recent missions; `exact` is the
+    /// thematic, competency and language points from
+    /// [`bound`](Self::bound).
+    fn total(&self, i: usize, q: &Query, exact: u64) -> (u32, u32) {
+        let p = &q.points;
+        let years = if meets(&self.themes[i], &q.related) {
+            points(years_fraction(self.relevant_days(i, q)), q.weights.years)
+        } else {
+            0
+        };
         let recent = self.bookings[span(&self.booking_at, i)]
             .iter()
             .filter(|b| b.request != q.request && b.last >= q.since && b.first < q.first)
             .count();
         let rotation = p.rotation.get(recent).copied().unwrap_or(0);
-        let sum = p.thematic[thematic]
-            + years
-            + p.competencies[self.competencies_met(i, q)]
-            + p.languages[languages]
-            + p.place[self.place(i, q, true)]
-            + rotation;
+        let sum = exact + years + p.place[self.place(i, q, true)] + rotation;
         (sum.min(u64::from(u32::MAX)) as u32, recent as u32)
     }
 
@@ -1063,6 +1127,29 @@ fn best_level(skills: &[(u16, u8)], meets: &[bool]) -> u8 {
         .unwrap_or(0)
 }
 
+/// The walk's thresholds: the best total less this share of it (a
+/// sixth, then a third); the last, zero. Chosen on the benchmark roster
+/// (`benches/roster_gen`): finer steps cost a pass each, coarser ones
+/// score many experts far below the shortlist before it fills.
+const THRESHOLD_STEPS: [u32; 3] = [6, 3, 1];
+
+/// A pass starts over once the weakest kept total has risen above its
+/// threshold by this share of the distance to the best total.
+const RAISE_SHARE: u32 = 8;
+
+/// Buffers a ranking reuses, one set per thread, so that ranking a
+/// request allocates no bitmaps.
+#[derive(Default)]
+struct Scratch {
+    features: Vec<u64>,
+    done: Vec<u64>,
+    candidates: Vec<u64>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
 /// Above this many experts left to score at a threshold, pairs of
 /// features are worth weighing.
 const PAIRS_WORTH: u32 = 64;
@@ -1090,35 +1177,53 @@ impl Rule {
         self.pairs.clear();
     }
 
-    /// Adds the pairs for threshold `theta`.
+    /// Adds the pairs for threshold `theta`: those weighed by
+    /// [`Ceilings::weigh_pairs`] whose ceiling is below it.
+    ///
+    /// A pair is left out when every survivor has one of its features
+    /// already (a required feature lies within it), or when another pair
+    /// of features within its own rules out everyone it would.
     fn pair(&mut self, ceilings: &Ceilings, q: &Query, theta: u32) {
-        let single = &ceilings.single;
-        // Losses nearly add up across features, so a pair whose members'
-        // losses together stay above the threshold is not worth the exact
-        // ceiling; leaving a pair out only means scoring more experts.
-        // Open features go by ceiling, lowest first, so that the pairs
-        // worth a look for each come first.
-        let mut open = [(0u32, 0u8); 64];
-        let mut n = 0;
-        for (f, &c) in single.iter().enumerate() {
-            if self.required & (1 << f) == 0 && c < ceilings.best {
-                open[n] = (c, f as u8);
-                n += 1;
-            }
+        let required = self.required;
+        let within = &q.within;
+        let useful =
+            |f: u8, g: u8| required & (within[usize::from(f)] | within[usize::from(g)]) == 0;
+        self.pairs.extend(
+            ceilings
+                .pairs
+                .iter()
+                .flatten()
+                .filter(|(c, f, g)| *c < theta && useful(*f, *g))
+                .map(|(_, f, g)| (*f, *g)),
+        );
+        // partners[f]: the features paired with f.
+        let mut partners = [0u64; 64];
+        for &(f, g) in &self.pairs {
+            partners[usize::from(f)] |= 1 << g;
+            partners[usize::from(g)] |= 1 << f;
         }
-        let open = &mut open[..n];
-        open.sort_unstable();
-        let limit = u64::from(theta) + u64::from(ceilings.best);
-        for (a, &(cf, f)) in open.iter().enumerate() {
-            for &(cg, g) in &open[a + 1..] {
-                if u64::from(cf) + u64::from(cg) >= limit {
-                    break;
+        let dominated = |f: u8, g: u8| {
+            let (f, g) = (usize::from(f), usize::from(g));
+            let mut inner = within[f];
+            while inner != 0 {
+                let c = inner.trailing_zeros() as usize;
+                inner &= inner - 1;
+                let mut others = partners[c] & within[g];
+                if c == f {
+                    others &= !(1 << g);
                 }
-                if q.ceiling(1 << f | 1 << g) < theta {
-                    self.pairs.push((f, g));
+                if others != 0 {
+                    return true;
                 }
             }
-        }
+            false
+        };
+        self.pairs.retain(|&(f, g)| !dominated(f, g));
+    }
+
+    /// The features of every pair, as a set.
+    fn paired(&self) -> u64 {
+        self.pairs.iter().fold(0, |m, (f, g)| m | 1 << f | 1 << g)
     }
 
     /// Keeps in `experts` only those who have every required feature;
@@ -1148,11 +1253,15 @@ impl Rule {
     }
 }
 
-/// The best total, and the ceiling of every feature, for a query. Pairs
-/// are weighed per threshold, by [`Rule::new`].
+/// The best total, the ceiling of every feature and of the pairs worth
+/// weighing, for a query.
 struct Ceilings {
     best: u32,
     single: Vec<u32>,
+    /// Pairs (ceiling, feature, feature) whose ceiling is below what
+    /// either feature alone allows, weighed once, at the first threshold
+    /// that needs pairs (see [`weigh_pairs`](Self::weigh_pairs)).
+    pairs: Option<Vec<(u32, u8, u8)>>,
 }
 
 impl Ceilings {
@@ -1160,7 +1269,44 @@ impl Ceilings {
         Ceilings {
             best: q.ceiling(0),
             single: (0..q.features.len()).map(|f| q.ceiling(1 << f)).collect(),
+            pairs: None,
         }
+    }
+
+    /// Weighs the pairs that may be below `theta` or any lower threshold,
+    /// unless done already: the walk's thresholds only descend.
+    fn weigh_pairs(&mut self, q: &Query, theta: u32) {
+        if self.pairs.is_some() {
+            return;
+        }
+        // Losses nearly add up across features, so a pair whose members'
+        // losses together stay below `best - theta` is not worth the exact
+        // ceiling; leaving a pair out only means scoring more experts.
+        // Features go by ceiling, lowest first, so that the pairs worth a
+        // look for each come first.
+        let best = self.best;
+        let mut open: Vec<(u32, u8)> = self
+            .single
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c < best)
+            .map(|(f, c)| (*c, f as u8))
+            .collect();
+        open.sort_unstable();
+        let limit = u64::from(theta) + u64::from(best);
+        let mut pairs = Vec::new();
+        for (a, &(cf, f)) in open.iter().enumerate() {
+            for &(cg, g) in &open[a + 1..] {
+                if u64::from(cf) + u64::from(cg) >= limit {
+                    break;
+                }
+                let c = q.ceiling(1 << f | 1 << g);
+                if c < theta {
+                    pairs.push((c, f, g));
+                }
+            }
+        }
+        self.pairs = Some(pairs);
     }
 }
 
@@ -1205,9 +1351,14 @@ impl TopK {
             return;
         }
         if self.is_full() {
-            self.heap.pop();
+            // Replace the weakest in one sift.
+            match self.heap.peek_mut() {
+                Some(mut weakest) => *weakest = Reverse(key),
+                None => return,
+            }
+        } else {
+            self.heap.push(Reverse(key));
         }
-        self.heap.push(Reverse(key));
         if self.is_full() {
             self.worst = self.heap.peek().map_or(TopK::FLOOR, |w| w.0);
         }
@@ -1254,10 +1405,14 @@ struct Query {
     requester: u16,
     region: u64,
     themes: Vec<ThemeNeed>,
+    /// The position of each need's node, as `themes`.
+    needs: Vec<u16>,
     related: Themes,
     competencies: Vec<u32>,
     weights: Weights,
     points: Points,
+    /// The rotation part at its best.
+    best_rest: u64,
     /// Experts who may pass the filters the bitmaps can tell: included,
     /// available, and every required language at its level.
     base: Vec<u64>,
@@ -1266,6 +1421,9 @@ struct Query {
     /// The features' bitmaps, end to end.
     maps: Vec<u32>,
     plan: Plan,
+    /// Per feature, the features whose experts all have it (itself
+    /// included): having one of them means having it.
+    within: Vec<u64>,
 }
 
 /// What an expert may have that raises its total.
@@ -1308,11 +1466,15 @@ impl Query {
     ) -> Query {
         let t = index.taxonomy;
         let mut related = [0u64; 2];
-        let themes = request
+        let needs: Vec<u16> = request
             .themes
             .iter()
             .filter_map(|c| t.theme_position(c).ok())
-            .filter_map(|r| index.nodes.get(usize::from(r)))
+            .filter(|r| usize::from(*r) < index.nodes.len())
+            .collect();
+        let themes = needs
+            .iter()
+            .map(|r| &index.nodes[usize::from(*r)])
             .map(|need| {
                 for (k, word) in related.iter_mut().enumerate() {
                     *word |= need.exact[k] | need.deeper[k] | need.broader[k];
@@ -1361,6 +1523,7 @@ impl Query {
                 .unwrap_or(NONE16),
             region,
             themes,
+            needs,
             related,
             competencies: request
                 .competencies
@@ -1372,22 +1535,26 @@ impl Query {
                 .collect(),
             weights: policy.weights,
             points: Points::default(),
+            best_rest: 0,
             base: Vec::new(),
             features: Vec::new(),
             maps: Vec::new(),
             plan: Plan::default(),
+            within: Vec::new(),
         };
-        (query.features, query.maps) = query.features(index, request);
+        (query.features, query.maps) = query.features(index);
         // Features past the 64th are dropped: fewer features only means
         // fewer experts are skipped.
         query.features.truncate(64);
         query.plan = query.plan();
+        query.within = query.within();
         query.points = Points::new(
             &query.weights,
             query.themes.len(),
             query.competencies.len(),
             query.desired.len(),
         );
+        query.best_rest = query.points.rotation[0];
         let mut base = vec![0; index.bits.words];
         index.bits.union_into(&[MAP_INCLUDED], false, &mut base);
         index.bits.intersect(&[MAP_AVAILABLE], false, &mut base);
@@ -1409,8 +1576,7 @@ impl Query {
     }
 
     /// The query's features, their bitmaps laid end to end in `maps`.
-    fn features(&self, index: &MatchIndex, request: &MissionRequest) -> (Vec<Feature>, Vec<u32>) {
-        let t = index.taxonomy;
+    fn features(&self, index: &MatchIndex) -> (Vec<Feature>, Vec<u32>) {
         let node = |pos: u16| MAP_THEMES + u32::from(pos);
         let subtree = |pos: u16| index.subtree_maps + u32::from(pos);
         let mut maps: Vec<u32> = Vec::with_capacity(64);
@@ -1425,16 +1591,12 @@ impl Query {
                 everyone,
             });
         };
-        let needs: Vec<u16> = request
-            .themes
-            .iter()
-            .filter_map(|c| t.theme_position(c).ok())
-            .collect();
+        let needs = self.needs.as_slice();
         // Related: every need's line, through the subtree maps of the
         // needs and the node maps of what lies above them.
         let mut roots = [0u64; 2];
         let mut above = [0u64; 2];
-        for (need, &at) in self.themes.iter().zip(&needs) {
+        for (need, &at) in self.themes.iter().zip(needs) {
             theme_bit(&mut roots, at);
             above[0] |= need.broader[0];
             above[1] |= need.broader[1];
@@ -1443,7 +1605,7 @@ impl Query {
             m.extend(positions(&roots).map(subtree));
             m.extend(positions(&above).map(node));
         });
-        for (j, (need, &at)) in self.themes.iter().zip(&needs).enumerate() {
+        for (j, (need, &at)) in self.themes.iter().zip(needs).enumerate() {
             feature(Kind::Line(j), false, &mut |m| {
                 m.extend(positions(&need.broader).map(node));
                 m.push(subtree(at));
@@ -1490,6 +1652,32 @@ impl Query {
             }
         }
         (out, maps)
+    }
+
+    /// Which features lie within which, from their kinds: a need's node
+    /// within its subtree within its line within the related nodes; the
+    /// requesting state within its region; more years within fewer. A
+    /// feature that counts everyone contains every feature.
+    fn within(&self) -> Vec<u64> {
+        let contains = |outer: Kind, inner: Kind| match (outer, inner) {
+            (a, b) if a == b => true,
+            (Kind::Related, Kind::Line(_) | Kind::AtOrBelow(_) | Kind::Exact(_)) => true,
+            (Kind::Line(j), Kind::AtOrBelow(k) | Kind::Exact(k)) => j == k,
+            (Kind::AtOrBelow(j), Kind::Exact(k)) => j == k,
+            (Kind::Region, Kind::Country) => true,
+            (Kind::Years(j), Kind::Years(k)) => k >= j,
+            _ => false,
+        };
+        self.features
+            .iter()
+            .map(|outer| {
+                self.features
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, inner)| outer.everyone || contains(outer.kind, inner.kind))
+                    .fold(0u64, |m, (g, _)| m | 1 << g)
+            })
+            .collect()
     }
 
     /// The masks [`ceiling`](Self::ceiling) reads, from the features.
@@ -1887,7 +2075,13 @@ mod tests {
                 let mut reached = vec![false; q.features.len()];
                 for i in 0..index.len() {
                     assert_eq!(index.first_failure(i, &q), FILTERS.len());
-                    let (total, _) = index.total(i, &q);
+                    let (bound, exact) = index.bound(i, &q);
+                    let (total, _) = index.total(i, &q, exact);
+                    assert!(
+                        total <= bound,
+                        "{:?}: total {total} above bound {bound}",
+                        index.ids[i]
+                    );
                     assert!(total <= q.ceiling(0));
                     let has = |f: usize| features[f][i / 64] & (1 << (i % 64)) != 0;
                     let lacks = (0..features.len())

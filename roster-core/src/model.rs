@@ -686,7 +686,11 @@ impl MissionRequest {
 
 /// The [key](MissionRequest::key) of the request `id` from `requester`.
 pub fn request_key(requester: &str, id: &str) -> String {
-    format!("{requester}/{id}")
+    let mut key = String::with_capacity(requester.len() + 1 + id.len());
+    key.push_str(requester);
+    key.push('/');
+    key.push_str(id);
+    key
 }
 
 /// Where an engagement stands.

@@ -783,7 +783,7 @@ impl MatchIndex {
                 .count() as u32;
             if left > PAIRS_WORTH.max(open * open / 2) {
                 ceilings.weigh_pairs(q, theta);
-                rule.pair(&ceilings, q, theta);
+                rule.pair(&ceilings, theta);
                 build(rule.paired(), features);
                 rule.survivors_of_pairs(candidates, features, words);
             }
@@ -1183,9 +1183,9 @@ impl Rule {
     /// A pair is left out when every survivor has one of its features
     /// already (a required feature lies within it), or when another pair
     /// of features within its own rules out everyone it would.
-    fn pair(&mut self, ceilings: &Ceilings, q: &Query, theta: u32) {
+    fn pair(&mut self, ceilings: &Ceilings, theta: u32) {
         let required = self.required;
-        let within = &q.within;
+        let within = &ceilings.within;
         let useful =
             |f: u8, g: u8| required & (within[usize::from(f)] | within[usize::from(g)]) == 0;
         self.pairs.extend(
@@ -1262,6 +1262,10 @@ struct Ceilings {
     /// either feature alone allows, weighed once, at the first threshold
     /// that needs pairs (see [`weigh_pairs`](Self::weigh_pairs)).
     pairs: Option<Vec<(u32, u8, u8)>>,
+    /// Per feature, the features whose experts all have it (itself
+    /// included): having one of them means having it. Filled with the
+    /// pairs, by [`Query::within`].
+    within: Vec<u64>,
 }
 
 impl Ceilings {
@@ -1270,6 +1274,7 @@ impl Ceilings {
             best: q.ceiling(0),
             single: (0..q.features.len()).map(|f| q.ceiling(1 << f)).collect(),
             pairs: None,
+            within: Vec::new(),
         }
     }
 
@@ -1307,6 +1312,7 @@ impl Ceilings {
             }
         }
         self.pairs = Some(pairs);
+        self.within = q.within();
     }
 }
 
@@ -1421,9 +1427,6 @@ struct Query {
     /// The features' bitmaps, end to end.
     maps: Vec<u32>,
     plan: Plan,
-    /// Per feature, the features whose experts all have it (itself
-    /// included): having one of them means having it.
-    within: Vec<u64>,
 }
 
 /// What an expert may have that raises its total.
@@ -1485,12 +1488,19 @@ impl Query {
         let languages = |list: &[crate::model::LanguageSkill]| {
             list.iter()
                 .map(|need| {
-                    let want = ParsedTag::new(&need.tag);
-                    let meets = index
-                        .tags
-                        .iter()
-                        .map(|have| have.satisfies(&want))
-                        .collect();
+                    // A tag the roster uses is parsed already (while ids are
+                    // not shared: past `NONE16 - 1` tags they are).
+                    let parsed;
+                    let want = match index.tag_ids.get(need.tag.as_str()) {
+                        Some(&id) if index.tags.len() < usize::from(NONE16 - 1) => {
+                            &index.tags[usize::from(id)]
+                        }
+                        _ => {
+                            parsed = ParsedTag::new(&need.tag);
+                            &parsed
+                        }
+                    };
+                    let meets = index.tags.iter().map(|have| have.satisfies(want)).collect();
                     (meets, level_rank(need.level))
                 })
                 .collect()
@@ -1540,14 +1550,12 @@ impl Query {
             features: Vec::new(),
             maps: Vec::new(),
             plan: Plan::default(),
-            within: Vec::new(),
         };
         (query.features, query.maps) = query.features(index);
         // Features past the 64th are dropped: fewer features only means
         // fewer experts are skipped.
         query.features.truncate(64);
         query.plan = query.plan();
-        query.within = query.within();
         query.points = Points::new(
             &query.weights,
             query.themes.len(),

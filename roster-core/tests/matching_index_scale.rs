@@ -78,3 +78,52 @@ fn the_index_ranks_the_benchmark_roster_as_the_reference() {
     }
     assert_eq!(compared, 24 * 2 * 4);
 }
+
+#[test]
+fn why_not_over_the_index_says_what_the_reference_says() {
+    let (experts, engagements) = roster();
+    let membership = Membership::bundled();
+    let taxonomy = Taxonomy::current();
+    let index = MatchIndex::build(&experts, &engagements, taxonomy, &membership, today());
+    let policy = MatchPolicy::default();
+    let ctx = Context {
+        taxonomy,
+        membership: &membership,
+        policy: &policy,
+        engagements: &engagements,
+        today: today(),
+    };
+    let mut requests = Generator::new(20_260_602);
+    let (mut removed, mut placed) = (0, 0);
+    for n in 0..4 {
+        let request = requests.request(n);
+        let want = matching::rank(&request, &experts, &ctx);
+        // The ranked, a sample of the rest, and someone not on the roster.
+        let ids = want
+            .ranked
+            .iter()
+            .take(5)
+            .map(|r| r.expert)
+            .chain((1..=EXPERTS).step_by(97).map(ExpertId))
+            .chain([ExpertId(EXPERTS + 1)]);
+        for id in ids {
+            let got = index.why_not(&request, &policy, &membership, id).unwrap();
+            let expected = want.why_not(id);
+            if got.contains("removed by the filter") {
+                // The reference adds the reasons after a colon.
+                assert!(
+                    expected.starts_with(&format!("{got}: ")),
+                    "{got:?} / {expected:?}"
+                );
+                removed += 1;
+            } else {
+                assert_eq!(got, expected);
+                placed += usize::from(got.contains("ranked"));
+            }
+        }
+    }
+    assert!(
+        removed > 10 && placed > 10,
+        "{removed} removed, {placed} placed"
+    );
+}

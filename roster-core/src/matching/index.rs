@@ -684,6 +684,61 @@ impl MatchIndex {
         })
     }
 
+    /// Why `expert` is not on the shortlist for `request`, or where it
+    /// ranks, in the words of [`Shortlist::why_not`]: the first filter
+    /// that removes it (ask [`filters`](super::filters) with its record for
+    /// the reason in full), or its place among every expert who passes.
+    /// One pass over every expert, as a full ranking would be needed to
+    /// place an expert below the shortlist.
+    pub fn why_not(
+        &self,
+        request: &MissionRequest,
+        policy: &MatchPolicy,
+        membership: &Membership,
+        expert: ExpertId,
+    ) -> Result<String, IndexError> {
+        if !policy.custom.is_empty() {
+            return Err(IndexError::CustomParts(policy.custom.len()));
+        }
+        let Some(at) = self.ids.iter().position(|id| *id == expert) else {
+            return Ok(format!("{expert} was not considered: not on the roster"));
+        };
+        let q = Query::new(self, request, policy, membership);
+        let failure = self.first_failure(at, &q);
+        if let Some(filter) = FILTERS.get(failure) {
+            return Ok(format!("{expert} was removed by the filter \"{filter}\""));
+        }
+        let key = self.key(at, &q);
+        let (mut rank, mut passed) = (1usize, 0usize);
+        for i in 0..self.ids.len() {
+            if self.first_failure(i, &q) == FILTERS.len() {
+                passed += 1;
+                if self.key(i, &q) > key {
+                    rank += 1;
+                }
+            }
+        }
+        Ok(if rank <= usize::from(request.experts_wanted) {
+            format!("{expert} is proposed, ranked {rank} of {passed}")
+        } else {
+            format!(
+                "{expert} passed every filter but ranked {rank} of {passed}, below the {} wanted",
+                request.experts_wanted
+            )
+        })
+    }
+
+    /// Expert `i`'s exact key for a query; it must pass the filters.
+    fn key(&self, i: usize, q: &Query) -> Key {
+        let (_, exact) = self.bound(i, q);
+        let (total, recent) = self.total(i, q, exact);
+        Key {
+            total,
+            recent: Reverse(recent),
+            id: Reverse(self.ids[i]),
+        }
+    }
+
     /// How many experts pass every filter for `request`, and how many each
     /// filter removes (each expert under the first it fails). One pass over
     /// every expert; [`rank`](Self::rank) does not need it.
@@ -1848,8 +1903,9 @@ pub struct FilterCounts {
 impl IndexRanking {
     /// A [`Shortlist`] of the hits with every part explained, rendered from
     /// the expert records (`experts` in any order; hits missing from it are
-    /// skipped). The excluded list is left empty: ask
-    /// [`filters`](super::filters) about one expert for its reasons.
+    /// skipped). The excluded list is left empty and only the hits are
+    /// ranked, so the shortlist's own [`Shortlist::why_not`] knows nothing
+    /// of anyone else: ask [`MatchIndex::why_not`] about them.
     pub fn explain(
         &self,
         request: &MissionRequest,

@@ -50,11 +50,14 @@
 //! requesting state); only those whose bound beats the weakest kept are
 //! checked against the remaining filters and scored exactly.
 //!
-//! Per expert the scored columns are a term (two day numbers), a flag byte,
-//! the union of its thematic positions (89 nodes in two `u64`s), a
-//! competency bitset, a government-employer state, a region mask and offsets
-//! into flat side tables (experience periods, languages, countries,
-//! unavailable days and blocking engagements).
+//! Per expert, one 64-byte record holds what the bound and the cheap
+//! filters read: the id, a term (two day numbers), a flag byte, the union
+//! of its thematic positions (89 nodes in two `u64`s), a competency bitset,
+//! a 64-bit filter of the countries worked in, a region mask, the first four
+//! languages, the years part for experience in any field and a
+//! government-employer state. Offsets lead into flat side tables
+//! (experience periods, languages past four, countries, unavailable days
+//! and blocking engagements).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -131,6 +134,34 @@ fn level_rank(level: Level) -> u8 {
         .iter()
         .position(|l| *l == level)
         .map_or(0, |i| i as u8 + 1)
+}
+
+/// What ranking reads of an expert before its side tables: the bound's
+/// columns and the cheap filters, in one cache line, so that looking at an
+/// expert costs one miss rather than one per column.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
+struct Hot {
+    /// The union of the thematic positions of every period.
+    themes: Themes,
+    /// The countries worked in, bit `id % 64` (exact list in a side table).
+    countries: u64,
+    id: ExpertId,
+    /// The term's first and last day; empty when not included.
+    term: [i32; 2],
+    /// The competencies used, a bit per position.
+    competencies: u32,
+    /// The regions worked in, a bit per region id.
+    regions: u32,
+    /// The first languages, as (tag id, level rank).
+    languages: [(u8, u8); INLINE],
+    /// The years part's fraction (thousandths) for experience in any
+    /// field, merged, up to today: a bound of the years in the requested
+    /// fields.
+    years: u16,
+    /// The state whose government employs the expert, or `NONE16`.
+    government: u16,
+    flags: u8,
 }
 
 /// A period of experience: its thematic set and days (`last` is `None`
@@ -280,14 +311,8 @@ pub struct MatchIndex {
     taxonomy: &'static Taxonomy,
     today: i32,
     ids: Vec<ExpertId>,
-    terms: Vec<[i32; 2]>,
-    flags: Vec<u8>,
-    inline_languages: Vec<[(u8, u8); INLINE]>,
-    themes: Vec<Themes>,
-    competencies: Vec<u32>,
-    government: Vec<u16>,
-    regions: Vec<u64>,
-    countries_bloom: Vec<u64>,
+    /// What ranking reads of every expert it looks at, a cache line each.
+    hot: Vec<Hot>,
     // Offsets into the side tables: expert i owns [offset[i], offset[i + 1]).
     period_at: Vec<u32>,
     periods: Vec<Period>,
@@ -315,10 +340,6 @@ pub struct MatchIndex {
     /// Per span of days, the bitmap of included experts whose term
     /// overlaps it.
     term_maps: HashMap<i32, u32>,
-    /// The years part's fraction (thousandths) for experience in any
-    /// field, merged, up to today: a bound of the years in the requested
-    /// fields.
-    years_any: Vec<u16>,
     bits: Bitmaps,
     competency_maps: u32,
     year_maps: u32,
@@ -376,14 +397,7 @@ impl MatchIndex {
             taxonomy,
             today: day(today),
             ids: Vec::new(),
-            terms: Vec::new(),
-            flags: Vec::new(),
-            inline_languages: Vec::new(),
-            themes: Vec::new(),
-            competencies: Vec::new(),
-            government: Vec::new(),
-            regions: Vec::new(),
-            countries_bloom: Vec::new(),
+            hot: Vec::new(),
             period_at: vec![0],
             periods: Vec::new(),
             language_at: vec![0],
@@ -404,7 +418,6 @@ impl MatchIndex {
             subtree_maps,
             request_ids: HashMap::new(),
             term_maps: HashMap::new(),
-            years_any: Vec::new(),
             bits,
             competency_maps,
             year_maps,
@@ -461,7 +474,6 @@ impl MatchIndex {
             (Status::Included, None) => (true, [i32::MAX, i32::MIN]),
             _ => (false, [i32::MAX, i32::MIN]),
         };
-        self.terms.push(term);
         if included && term[0] <= term[1] {
             let (first, last) = (span_of(term[0]), span_of(term[1]));
             if last - first < LONG_TERM {
@@ -518,7 +530,7 @@ impl MatchIndex {
         self.periods.extend(periods);
         self.period_at.push(self.periods.len() as u32);
         let days = self.merged_days(i, |_| true);
-        self.years_any.push(years_fraction(days) as u16);
+        let years = years_fraction(days) as u16;
         for k in (0..YEAR_STEPS).filter(|&k| days >= step_days(k)) {
             self.bits.set(self.year_maps + k, i);
         }
@@ -538,17 +550,14 @@ impl MatchIndex {
                 self.bits.set(self.competency_maps + pos, i);
             }
         }
-        self.themes.push(all);
-        self.competencies.push(competencies);
 
         let org = &expert.profile.organisation;
         let government = match (&org.sector, &org.state) {
             (Sector::Government, Some(state)) => self.country(state, membership),
             _ => NONE16,
         };
-        self.government.push(government);
 
-        let mut regions = 0u64;
+        let mut regions = 0u32;
         let mut bloom = 0u64;
         let mut countries: Vec<u16> = Vec::new();
         for c in expert.profile.experience.iter().flat_map(|p| &p.countries) {
@@ -563,8 +572,6 @@ impl MatchIndex {
                 self.bits.set(self.country_maps[usize::from(id)], i);
             }
         }
-        self.regions.push(regions);
-        self.countries_bloom.push(bloom);
         self.countries.extend(countries);
         self.country_at.push(self.countries.len() as u32);
 
@@ -584,8 +591,18 @@ impl MatchIndex {
             }
         }
         self.language_at.push(self.languages.len() as u32);
-        self.inline_languages.push(inline);
-        self.flags.push(flags);
+        self.hot.push(Hot {
+            themes: all,
+            countries: bloom,
+            id: expert.id,
+            term,
+            competencies,
+            regions,
+            languages: inline,
+            years,
+            government,
+            flags,
+        });
 
         for r in &a.unavailable {
             self.absences.push([day(r.first), day(r.last)]);
@@ -612,9 +629,9 @@ impl MatchIndex {
         // ISO 3166 has fewer than 300.
         let id = (self.country_ids.len() as u16).min(NONE16 - 1);
         self.country_ids.insert(code.to_owned(), id);
-        // Regions past the 64th share a bit; the membership table has a handful.
+        // Regions past the 32nd share a bit; the membership table has a handful.
         let region = membership.region(code).map(|r| {
-            let next = self.region_ids.len().min(63) as u8;
+            let next = self.region_ids.len().min(31) as u8;
             *self.region_ids.entry(r.to_owned()).or_insert(next)
         });
         if let Some(r) = region
@@ -880,7 +897,7 @@ impl MatchIndex {
     /// Scores expert `i` exactly and offers it to the shortlist.
     fn consider(&self, i: usize, q: &Query, shortlist: &mut TopK) {
         // The term is the filter most experts fail, and the cheapest.
-        let [first, last] = self.terms[i];
+        let [first, last] = self.hot[i].term;
         if !(first <= q.first && q.last <= last) {
             return;
         }
@@ -892,7 +909,7 @@ impl MatchIndex {
         let bound = Key {
             total: bound,
             recent: Reverse(0),
-            id: Reverse(self.ids[i]),
+            id: Reverse(self.hot[i].id),
         };
         if bound <= shortlist.worst || self.first_failure(i, q) < FILTERS.len() {
             return;
@@ -901,7 +918,7 @@ impl MatchIndex {
         shortlist.offer(Key {
             total,
             recent: Reverse(recent),
-            id: Reverse(self.ids[i]),
+            id: Reverse(self.hot[i].id),
         });
     }
 
@@ -909,11 +926,11 @@ impl MatchIndex {
     /// `FILTERS.len()` when it passes them all. Cheap checks come first and
     /// return early, as most experts fail one.
     fn first_failure(&self, i: usize, q: &Query) -> usize {
-        let flags = self.flags[i];
+        let flags = self.hot[i].flags;
         if flags & INCLUDED == 0 {
             return 0;
         }
-        let [first, last] = self.terms[i];
+        let [first, last] = self.hot[i].term;
         if !(first <= q.first && q.last <= last) {
             return 1;
         }
@@ -952,7 +969,7 @@ impl MatchIndex {
         if !q.excluded.is_empty() && q.excluded.binary_search(&self.ids[i]).is_ok() {
             return 6;
         }
-        if q.requester != NONE16 && self.government[i] == q.requester {
+        if q.requester != NONE16 && self.hot[i].government == q.requester {
             return 7;
         }
         FILTERS.len()
@@ -974,10 +991,11 @@ impl MatchIndex {
 
     /// The best level of the expert's languages that meet a need.
     fn level(&self, i: usize, meets: &[bool]) -> u8 {
-        if self.flags[i] & MANY_LANGUAGES != 0 {
+        if self.hot[i].flags & MANY_LANGUAGES != 0 {
             return best_level(&self.languages[span(&self.language_at, i)], meets);
         }
-        self.inline_languages[i]
+        self.hot[i]
+            .languages
             .iter()
             .filter(|(tag, _)| meets.get(usize::from(*tag)).copied().unwrap_or(false))
             .map(|(_, level)| *level)
@@ -988,7 +1006,7 @@ impl MatchIndex {
     /// The thematic sum over the needs: 1000 for an exact match, 700
     /// through a node below, 300 through one above, per need.
     fn thematic_sum(&self, i: usize, q: &Query) -> usize {
-        let themes = &self.themes[i];
+        let themes = &self.hot[i].themes;
         let mut sum = 0;
         for need in &q.themes {
             sum += if meets(themes, &need.exact) {
@@ -1006,7 +1024,7 @@ impl MatchIndex {
 
     /// How many of the requested competencies the expert has used.
     fn competencies_met(&self, i: usize, q: &Query) -> usize {
-        let have = self.competencies[i];
+        let have = self.hot[i].competencies;
         q.competencies
             .iter()
             .filter(|bit| have & **bit != 0)
@@ -1018,11 +1036,11 @@ impl MatchIndex {
     /// stands for it (an upper bound).
     fn place(&self, i: usize, q: &Query, exact: bool) -> usize {
         if q.requester != NONE16
-            && self.countries_bloom[i] & (1 << (q.requester % 64)) != 0
+            && self.hot[i].countries & (1 << (q.requester % 64)) != 0
             && (!exact || self.countries[span(&self.country_at, i)].contains(&q.requester))
         {
             2
-        } else if self.regions[i] & q.region != 0 {
+        } else if self.hot[i].regions & q.region != 0 {
             1
         } else {
             0
@@ -1045,8 +1063,8 @@ impl MatchIndex {
             + p.competencies[self.competencies_met(i, q)]
             + p.languages[languages];
         // Years in the requested fields are at most years in any field.
-        let years = if meets(&self.themes[i], &q.related) {
-            points(u32::from(self.years_any[i]), q.weights.years)
+        let years = if meets(&self.hot[i].themes, &q.related) {
+            points(u32::from(self.hot[i].years), q.weights.years)
         } else {
             0
         };
@@ -1059,7 +1077,7 @@ impl MatchIndex {
     /// [`bound`](Self::bound).
     fn total(&self, i: usize, q: &Query, exact: u64) -> (u32, u32) {
         let p = &q.points;
-        let years = if meets(&self.themes[i], &q.related) {
+        let years = if meets(&self.hot[i].themes, &q.related) {
             points(years_fraction(self.relevant_days(i, q)), q.weights.years)
         } else {
             0
@@ -1464,7 +1482,7 @@ struct Query {
     desired: Vec<(Vec<bool>, u8)>,
     excluded: Vec<ExpertId>,
     requester: u16,
-    region: u64,
+    region: u32,
     themes: Vec<ThemeNeed>,
     /// The position of each need's node, as `themes`.
     needs: Vec<u16>,
@@ -1565,7 +1583,7 @@ impl Query {
         let region = membership
             .region(&request.requester)
             .and_then(|r| index.region_ids.get(r))
-            .map_or(0, |&r| 1u64 << r);
+            .map_or(0, |&r| 1u32 << r);
         let mut query = Query {
             first: day(request.window.first),
             last: day(request.window.last),
@@ -1695,7 +1713,7 @@ impl Query {
             });
         }
         let country = index.country_maps.get(usize::from(self.requester)).copied();
-        let region = (0..64)
+        let region = (0..32)
             .find(|r| self.region & (1 << r) != 0)
             .and_then(|r| index.region_maps.get(r).copied());
         let mut feature = |kind, add: &[Option<u32>]| {

@@ -559,8 +559,12 @@ pub fn filters(
             out.push((
                 Filter::LoadCap,
                 format!(
-                    "{load} accepted or completed missions between {} and {}; the cap is {} per {} days",
-                    period.first, period.last, cap.max, cap.period_days
+                    "{load} accepted or completed mission{} between {} and {}; the cap is {} per {} days",
+                    if load == 1 { "" } else { "s" },
+                    period.first,
+                    period.last,
+                    cap.max,
+                    cap.period_days
                 ),
             ));
         }

@@ -17,6 +17,7 @@ use crate::contact::{email_key, phone_e164, validate_email};
 use crate::error::{Field, ValidationError};
 use crate::language::{Level, canonical_tag};
 use crate::lifecycle::{Status, Term};
+use crate::membership::{Membership, ParticipantKind};
 use crate::taxonomy::Taxonomy;
 
 /// The id of an expert, assigned by the store.
@@ -604,17 +605,27 @@ impl MissionRequest {
         request_key(&self.requester, &self.id)
     }
 
-    /// Normalises tags and returns every problem found.
-    pub fn validate(&mut self, taxonomy: &Taxonomy) -> Vec<ValidationError> {
+    /// Normalises the place and the language tags and returns every
+    /// problem found, each naming its field: the requester must be a
+    /// member in `membership`, and the place a state or territory in it
+    /// (member or observer).
+    pub fn validate(
+        &mut self,
+        taxonomy: &Taxonomy,
+        membership: &Membership,
+    ) -> Vec<ValidationError> {
         let mut errors = Vec::new();
         let field = Field::new("");
         if self.id.trim().is_empty() {
             errors.push(ValidationError::new(field.key("id"), "is empty"));
         }
+        if let Err(e) = membership.requester(&self.requester, field.key("requester")) {
+            errors.push(e);
+        }
         if let Err(message) = clean_text(&mut self.title, 300) {
             errors.push(ValidationError::new(field.key("title"), message));
         }
-        match country_code(&self.place) {
+        match country_code(&self.place).and_then(|code| known_state(membership, code)) {
             Ok(code) => self.place = code,
             Err(message) => errors.push(ValidationError::new(field.key("place"), message)),
         }
@@ -681,6 +692,27 @@ impl MissionRequest {
             ));
         }
         errors
+    }
+}
+
+/// `code` when `membership` lists it as a state or territory.
+fn known_state(membership: &Membership, code: String) -> Result<String, String> {
+    match membership.get(&code).map(|p| p.kind) {
+        Some(
+            ParticipantKind::MemberState
+            | ParticipantKind::MemberTerritory
+            | ParticipantKind::ObserverState,
+        ) => Ok(code),
+        Some(ParticipantKind::MemberOrganization | ParticipantKind::ObserverOrganization) => {
+            Err(format!(
+                "`{code}` is an organisation; give the ISO 3166-1 alpha-3 code of the state or \
+                 territory where the mission takes place, such as THA"
+            ))
+        }
+        None => Err(format!(
+            "`{code}` is not a state or territory of the Bali Process; give the ISO 3166-1 \
+             alpha-3 code of a member or observer state or territory, such as THA"
+        )),
     }
 }
 

@@ -29,12 +29,18 @@ fn request(key: &str, wanted: u16, candidates: &[(i64, u32)]) -> BatchRequest {
 }
 
 fn batch(max_experts: i64) -> impl Strategy<Value = Vec<BatchRequest>> {
+    scored_batch(max_experts, 1000)
+}
+
+/// A batch whose scores run below `max_score`; a small one makes ties, and
+/// candidates worth nothing, common.
+fn scored_batch(max_experts: i64, max_score: u32) -> impl Strategy<Value = Vec<BatchRequest>> {
     prop::collection::vec(
         (
             0u16..4,
             0u16..40,
             0u16..10,
-            prop::collection::vec((0..max_experts, 0u32..1000), 0..6),
+            prop::collection::vec((0..max_experts, 0..max_score), 0..6),
         ),
         1..5,
     )
@@ -142,6 +148,62 @@ fn check_feasible(requests: &[BatchRequest], a: &Assignment, overlap_only: bool)
     );
 }
 
+/// Checks the empty slots `a` reports for each request: at most one entry
+/// per reason, in the order of the reasons, adding up to the slots left
+/// empty; no candidates, or too few (as many slots as are missing), or
+/// candidates who all sit on other requests of the batch.
+fn check_unfilled(requests: &[BatchRequest], a: &Assignment) {
+    for (i, req) in requests.iter().enumerate() {
+        let entries: Vec<(u16, UnfilledReason)> = a
+            .unfilled
+            .iter()
+            .filter(|u| u.request == req.key)
+            .map(|u| (u.slots, u.reason))
+            .collect();
+        let placed = a.placements.iter().filter(|p| p.request == req.key).count();
+        let empty = usize::from(req.wanted) - placed;
+        let total: usize = entries.iter().map(|&(n, _)| usize::from(n)).sum();
+        assert_eq!(total, empty, "{}: {entries:?}", req.key);
+        assert!(entries.iter().all(|&(n, _)| n > 0));
+        assert!(entries.windows(2).all(|w| w[0].1 < w[1].1), "{entries:?}");
+        let mut candidates: Vec<ExpertId> = req.candidates.iter().map(|c| c.0).collect();
+        candidates.sort();
+        candidates.dedup();
+        for &(slots, reason) in &entries {
+            match reason {
+                UnfilledReason::NoCandidates => assert!(candidates.is_empty()),
+                UnfilledReason::TooFewCandidates => assert_eq!(
+                    usize::from(slots),
+                    usize::from(req.wanted) - candidates.len()
+                ),
+                UnfilledReason::CandidatesPlacedElsewhere => {
+                    for e in &candidates {
+                        let on_it = a
+                            .placements
+                            .iter()
+                            .any(|p| p.request == req.key && p.expert == *e);
+                        let elsewhere = a
+                            .placements
+                            .iter()
+                            .any(|p| p.request != req.key && p.expert == *e);
+                        assert!(
+                            on_it || elsewhere,
+                            "{e:?}, a candidate of request {i}, is placed nowhere"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    let keys: Vec<&str> = requests.iter().map(|r| r.key.as_str()).collect();
+    let order: Vec<usize> = a
+        .unfilled
+        .iter()
+        .map(|u| keys.iter().position(|k| *k == u.request).unwrap())
+        .collect();
+    assert!(order.is_sorted(), "unfilled not in batch order: {order:?}");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
@@ -162,6 +224,14 @@ proptest! {
         if a.optimal {
             prop_assert_eq!(a.total, best);
         }
+    }
+
+    #[test]
+    fn empty_slots_are_reported_once_per_reason(
+        requests in prop_oneof![batch(6), scored_batch(6, 3)],
+    ) {
+        check_unfilled(&requests, &assign(&requests));
+        check_unfilled(&requests, &assign_non_overlapping(&requests));
     }
 }
 
@@ -197,11 +267,14 @@ fn contested_experts_go_where_they_add_most_and_gaps_are_explained() {
         .iter()
         .map(|u| (u.request.as_str(), u.slots, u.reason))
         .collect();
+    // D wants 3 and has 2 candidates: one slot never had one, and expert 3
+    // serves A.
     assert_eq!(
         gaps,
         [
             ("FJI/C", 2, UnfilledReason::NoCandidates),
-            ("AUS/D", 2, UnfilledReason::TooFewCandidates),
+            ("AUS/D", 1, UnfilledReason::TooFewCandidates),
+            ("AUS/D", 1, UnfilledReason::CandidatesPlacedElsewhere),
         ]
     );
 }
@@ -217,4 +290,54 @@ fn the_exact_solver_beats_greedy_where_greedy_is_short_sighted() {
     let a = assign(&requests);
     assert_eq!(a.total, 197);
     assert!(a.unfilled.is_empty());
+}
+
+/// The empty slots of `a` as (request, slots, reason).
+fn gaps(a: &Assignment) -> Vec<(&str, u16, UnfilledReason)> {
+    a.unfilled
+        .iter()
+        .map(|u| (u.request.as_str(), u.slots, u.reason))
+        .collect()
+}
+
+#[test]
+fn a_slot_whose_only_candidate_serves_elsewhere_says_so() {
+    // Expert 1 adds more on B (950) than on A (900), and the two missions
+    // overlap, so A stays empty although it had a candidate.
+    let requests = [
+        request("THA/A", 1, &[(1, 900)]),
+        request("IDN/B", 1, &[(1, 950)]),
+    ];
+    for a in [assign(&requests), assign_non_overlapping(&requests)] {
+        assert_eq!(a.total, 950);
+        assert_eq!(
+            gaps(&a),
+            [("THA/A", 1, UnfilledReason::CandidatesPlacedElsewhere)]
+        );
+    }
+}
+
+#[test]
+fn a_mixed_shortfall_is_reported_under_each_reason() {
+    // A wants 3 and has 2 candidates: one slot could never be filled, and
+    // a second is empty because expert 1 serves B.
+    let requests = [
+        request("THA/A", 3, &[(1, 900), (2, 800)]),
+        request("IDN/B", 1, &[(1, 950)]),
+    ];
+    for a in [assign(&requests), assign_non_overlapping(&requests)] {
+        let placed: Vec<(&str, i64)> = a
+            .placements
+            .iter()
+            .map(|p| (p.request.as_str(), p.expert.0))
+            .collect();
+        assert_eq!(placed, [("THA/A", 2), ("IDN/B", 1)]);
+        assert_eq!(
+            gaps(&a),
+            [
+                ("THA/A", 1, UnfilledReason::TooFewCandidates),
+                ("THA/A", 1, UnfilledReason::CandidatesPlacedElsewhere),
+            ]
+        );
+    }
 }

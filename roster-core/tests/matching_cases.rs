@@ -1,23 +1,35 @@
 //! The matching cases BL-19 (total, deterministic order), BL-20 (conflict of
 //! interest and eligibility as hard filters) and BL-22 (rotation, load cap,
-//! idempotent issues), run against the ranking and the facade.
+//! idempotent issues), run against the ranking and the facade, and the
+//! rules they rest on: which engagements block or count, how ties break,
+//! how deep a thematic match scores, and what `why_not` says.
 
 mod common;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use chrono::{TimeZone, Utc};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use common::{d, profile, request, rso};
 use roster_core::clock::{Clock, FixedClock};
-use roster_core::lifecycle::AuditDraft;
+use roster_core::lifecycle::{AuditDraft, AuditEntry};
 use roster_core::matching::{
     self, Context, CustomPart, EmptyBecause, Filter, Flag, LoadCap, MatchPolicy, WeightedPart,
 };
 use roster_core::membership::Membership;
-use roster_core::model::{DateRange, EngagementState, NominationRecord, Organisation, Sector};
-use roster_core::store::{ExpertStore, NewExpert};
+use roster_core::model::{
+    DateRange, Engagement, EngagementState, NominationRecord, Organisation, Sector,
+};
+use roster_core::store::{
+    CallStore, ExpertStore, Invitation, InvitationStore, IssuedInvitation, MissionStore, NewExpert,
+    NewInvitation, NewRevocationRequest, Outbox, OutboxMessage, RevocationDecision,
+    RevocationRequest, RevocationStore,
+};
 use roster_core::taxonomy::Taxonomy;
-use roster_core::{Actor, Expert, ExpertId, MemoryStore, MissionRequest, Roster, Status, Term};
+use roster_core::{
+    Actor, Call, Expert, ExpertId, MemoryStore, MissionRequest, Roster, RosterError, Status,
+    StoreError, Term,
+};
 
 /// An included expert with a term over 2025, nominated by `nominator`.
 fn expert(id: i64, nominator: &str) -> Expert {
@@ -82,15 +94,45 @@ fn rank_with(
     request: &MissionRequest,
     experts: &[Expert],
 ) -> matching::Shortlist {
+    rank_among(policy, request, experts, &[])
+}
+
+/// Ranks with these engagements on record.
+fn rank_among(
+    policy: &MatchPolicy,
+    request: &MissionRequest,
+    experts: &[Expert],
+    engagements: &[Engagement],
+) -> matching::Shortlist {
     let membership = Membership::bundled();
     let ctx = Context {
         taxonomy: Taxonomy::current(),
         membership: &membership,
         policy,
-        engagements: &[],
+        engagements,
         today: d("2025-06-01"),
     };
     matching::rank(request, experts, &ctx)
+}
+
+/// An engagement of `expert` on the request with key `request_id`.
+fn engagement(
+    expert: i64,
+    request_id: &str,
+    days: (&str, &str),
+    state: EngagementState,
+) -> Engagement {
+    Engagement {
+        request_id: request_id.into(),
+        expert: ExpertId(expert),
+        window: DateRange {
+            first: d(days.0),
+            last: d(days.1),
+        },
+        state,
+        version: 1,
+        feedback: None,
+    }
 }
 
 #[test]
@@ -266,6 +308,246 @@ fn an_empty_ranking_names_the_filter_that_emptied_it() {
     );
 }
 
+#[test]
+fn only_an_accepted_engagement_on_overlapping_days_blocks() {
+    let experts: Vec<Expert> = (1..=6).map(|id| expert(id, "IDN")).collect();
+    let around = ("2025-07-08", "2025-07-15");
+    let engagements = [
+        engagement(1, "IDN/R-9", around, EngagementState::Accepted),
+        engagement(2, "IDN/R-9", around, EngagementState::Proposed),
+        engagement(3, "IDN/R-9", around, EngagementState::Declined),
+        // Ends the day before the mission starts.
+        engagement(
+            4,
+            "IDN/R-8",
+            ("2025-06-20", "2025-06-30"),
+            EngagementState::Accepted,
+        ),
+        // Accepted on this very request: it holds these days for it.
+        engagement(
+            5,
+            "THA/THA-2025-01",
+            ("2025-07-01", "2025-07-10"),
+            EngagementState::Accepted,
+        ),
+        // Shares only the mission's first day.
+        engagement(
+            6,
+            "FJI/R-2",
+            ("2025-06-25", "2025-07-01"),
+            EngagementState::Completed,
+        ),
+    ];
+    let list = rank_among(
+        &MatchPolicy::default(),
+        &thai_request(),
+        &experts,
+        &engagements,
+    );
+    let excluded: Vec<(i64, Filter)> = list
+        .excluded
+        .iter()
+        .map(|e| (e.expert.0, e.filter))
+        .collect();
+    assert_eq!(excluded, [(1, Filter::Engaged), (6, Filter::Engaged)]);
+    let mut ids = ranked_ids(&list);
+    ids.sort();
+    assert_eq!(ids, [2, 3, 4, 5]);
+    assert_eq!(
+        list.why_not(ExpertId(1)),
+        "E-0001 was removed by the filter \"engaged\": engaged on mission IDN/R-9 from 2025-07-08 to 2025-07-15"
+    );
+    assert_eq!(
+        list.why_not(ExpertId(6)),
+        "E-0006 was removed by the filter \"engaged\": engaged on mission FJI/R-2 from 2025-06-25 to 2025-07-01"
+    );
+}
+
+#[test]
+fn only_accepted_and_completed_missions_count_toward_the_load_cap() {
+    let experts: Vec<Expert> = (1..=5).map(|id| expert(id, "IDN")).collect();
+    let march = ("2025-03-01", "2025-03-05");
+    let engagements = [
+        engagement(1, "IDN/R-1", march, EngagementState::Proposed),
+        engagement(2, "IDN/R-1", march, EngagementState::Accepted),
+        engagement(3, "IDN/R-1", march, EngagementState::Completed),
+        engagement(4, "IDN/R-1", march, EngagementState::Declined),
+        // Over before the rolling period starts on 2024-07-01.
+        engagement(
+            5,
+            "IDN/R-0",
+            ("2024-05-01", "2024-05-05"),
+            EngagementState::Completed,
+        ),
+    ];
+    let policy = MatchPolicy {
+        load_cap: Some(LoadCap {
+            max: 1,
+            period_days: 365,
+        }),
+        ..MatchPolicy::default()
+    };
+    let list = rank_among(&policy, &thai_request(), &experts, &engagements);
+    let excluded: Vec<(i64, Filter)> = list
+        .excluded
+        .iter()
+        .map(|e| (e.expert.0, e.filter))
+        .collect();
+    assert_eq!(excluded, [(2, Filter::LoadCap), (3, Filter::LoadCap)]);
+    let mut ids = ranked_ids(&list);
+    ids.sort();
+    assert_eq!(ids, [1, 4, 5]);
+    assert_eq!(
+        list.why_not(ExpertId(3)),
+        "E-0003 was removed by the filter \"load cap\": 1 accepted or completed mission between 2024-07-01 and 2025-07-10; the cap is 1 per 365 days"
+    );
+}
+
+#[test]
+fn equal_totals_rank_fewer_recent_missions_first_then_lower_id() {
+    let experts: Vec<Expert> = (1..=4).map(|id| expert(id, "IDN")).collect();
+    let engagements = [
+        engagement(
+            1,
+            "IDN/R-1",
+            ("2025-02-01", "2025-02-05"),
+            EngagementState::Completed,
+        ),
+        engagement(
+            1,
+            "IDN/R-2",
+            ("2025-04-01", "2025-04-05"),
+            EngagementState::Completed,
+        ),
+        engagement(
+            2,
+            "IDN/R-3",
+            ("2025-05-01", "2025-05-05"),
+            EngagementState::Accepted,
+        ),
+        // More than a year before the mission: not recent.
+        engagement(
+            3,
+            "IDN/R-4",
+            ("2024-06-01", "2024-06-05"),
+            EngagementState::Completed,
+        ),
+        // Proposed only: never a mission for rotation.
+        engagement(
+            4,
+            "IDN/R-5",
+            ("2025-05-01", "2025-05-05"),
+            EngagementState::Proposed,
+        ),
+    ];
+    // Without the rotation part the four totals tie, so only the rotation
+    // key and then the id can order them.
+    let policy = MatchPolicy {
+        weights: matching::Weights {
+            rotation: 0,
+            ..matching::Weights::default()
+        },
+        ..MatchPolicy::default()
+    };
+    let list = rank_among(&policy, &thai_request(), &experts, &engagements);
+    let order: Vec<(i64, u32)> = list
+        .ranked
+        .iter()
+        .map(|r| (r.expert.0, r.recent_missions))
+        .collect();
+    assert_eq!(order, [(3, 0), (4, 0), (2, 1), (1, 2)]);
+    let total = list.ranked[0].total;
+    assert!(total > 0);
+    assert!(list.ranked.iter().all(|r| r.total == total), "{list:?}");
+}
+
+/// The thematic part of `expert`'s score: fraction, points and sentence.
+fn thematic_part(list: &matching::Shortlist, expert: i64) -> (u32, u32, String) {
+    let ranked = list
+        .ranked
+        .iter()
+        .find(|r| r.expert == ExpertId(expert))
+        .unwrap();
+    let part = &ranked.parts[0];
+    assert_eq!(part.name, matching::PartName::Thematic);
+    (part.fraction, part.points, part.explanation.clone())
+}
+
+fn with_field(id: i64, theme: &str) -> Expert {
+    let mut e = expert(id, "IDN");
+    e.profile.experience[0].themes = vec![theme.into()];
+    e
+}
+
+#[test]
+fn thematic_depth_is_exact_then_sub_field_then_broader_area() {
+    let mut prosecution = thai_request();
+    prosecution.themes = vec!["B.2.3".into()];
+    let experts = [
+        with_field(1, "B.2"),
+        with_field(2, "B.2.3"),
+        with_field(3, "J"),
+    ];
+    let list = rank_with(&MatchPolicy::default(), &prosecution, &experts);
+    assert_eq!(
+        thematic_part(&list, 1),
+        (
+            300,
+            300 * 35,
+            "of 1 requested field: 0 matched exactly, 0 through a sub-field, 1 through the broader area".into()
+        )
+    );
+    assert_eq!(
+        thematic_part(&list, 2),
+        (
+            1000,
+            1000 * 35,
+            "of 1 requested field: 1 matched exactly, 0 through a sub-field, 0 through the broader area".into()
+        )
+    );
+    assert_eq!(thematic_part(&list, 3).0, 0);
+
+    // A request for the sub-area, met by experience in one of its fields.
+    let mut trafficking = thai_request();
+    trafficking.themes = vec!["B.2".into()];
+    let list = rank_with(
+        &MatchPolicy::default(),
+        &trafficking,
+        &[with_field(4, "B.2.3")],
+    );
+    assert_eq!(
+        thematic_part(&list, 4),
+        (
+            700,
+            700 * 35,
+            "of 1 requested field: 0 matched exactly, 1 through a sub-field, 0 through the broader area".into()
+        )
+    );
+}
+
+#[test]
+fn why_not_says_where_a_ranked_expert_stands_or_that_it_was_not_considered() {
+    let experts: Vec<Expert> = (1..=4).map(|id| expert(id, "IDN")).collect();
+    let list = rank_with(&MatchPolicy::default(), &thai_request(), &experts);
+    assert_eq!(ranked_ids(&list), [1, 2, 3, 4]);
+    assert_eq!(
+        list.why_not(ExpertId(1)),
+        "E-0001 is proposed, ranked 1 of 4"
+    );
+    assert_eq!(
+        list.why_not(ExpertId(3)),
+        "E-0003 is proposed, ranked 3 of 4"
+    );
+    assert_eq!(
+        list.why_not(ExpertId(4)),
+        "E-0004 passed every filter but ranked 4 of 4, below the 3 wanted"
+    );
+    assert_eq!(
+        list.why_not(ExpertId(99)),
+        "E-0099 was not considered: not on the roster"
+    );
+}
+
 /// Six identical requests a month apart, then a seventh.
 fn monthly(n: u32) -> MissionRequest {
     let mut r = request(&format!("THA-2026-{n:02}"), &["B.2"]);
@@ -278,10 +560,181 @@ fn monthly(n: u32) -> MissionRequest {
     r
 }
 
-/// A roster on memory with X, Y and Z imported as included for 2026, and a
-/// load cap of 2 missions per rolling 365 days.
-async fn xyz_roster() -> (Roster, Vec<ExpertId>) {
-    let store = Arc::new(MemoryStore::new());
+/// A memory store that remembers the key of every request it stored, so a
+/// test can count the records a sequence of calls made.
+#[derive(Default)]
+struct Recording {
+    inner: MemoryStore,
+    saved: Mutex<Vec<String>>,
+}
+
+impl Recording {
+    fn saved(&self) -> Vec<String> {
+        self.saved.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl MissionStore for Recording {
+    async fn save_request(&self, request: &MissionRequest) -> Result<bool, StoreError> {
+        let stored = self.inner.save_request(request).await?;
+        if stored {
+            self.saved.lock().unwrap().push(request.key());
+        }
+        Ok(stored)
+    }
+
+    async fn request(&self, key: &str) -> Result<Option<MissionRequest>, StoreError> {
+        self.inner.request(key).await
+    }
+
+    async fn create_engagement(&self, engagement: &Engagement) -> Result<Engagement, StoreError> {
+        self.inner.create_engagement(engagement).await
+    }
+
+    async fn update_engagement(&self, engagement: &Engagement) -> Result<Engagement, StoreError> {
+        self.inner.update_engagement(engagement).await
+    }
+
+    async fn engagements(&self, expert: Option<ExpertId>) -> Result<Vec<Engagement>, StoreError> {
+        self.inner.engagements(expert).await
+    }
+}
+
+#[async_trait]
+impl CallStore for Recording {
+    async fn create_call(&self, call: &Call) -> Result<Call, StoreError> {
+        self.inner.create_call(call).await
+    }
+
+    async fn update_call(&self, call: &Call) -> Result<Call, StoreError> {
+        self.inner.update_call(call).await
+    }
+
+    async fn call(&self, year: i32) -> Result<Option<Call>, StoreError> {
+        self.inner.call(year).await
+    }
+}
+
+#[async_trait]
+impl ExpertStore for Recording {
+    async fn create_expert(&self, new: NewExpert, audit: AuditDraft) -> Result<Expert, StoreError> {
+        self.inner.create_expert(new, audit).await
+    }
+
+    async fn expert(&self, id: ExpertId) -> Result<Option<Expert>, StoreError> {
+        self.inner.expert(id).await
+    }
+
+    async fn expert_by_identity(&self, key: &str) -> Result<Option<Expert>, StoreError> {
+        self.inner.expert_by_identity(key).await
+    }
+
+    async fn experts(&self) -> Result<Vec<Expert>, StoreError> {
+        self.inner.experts().await
+    }
+
+    async fn experts_with_status(&self, status: Status) -> Result<Vec<Expert>, StoreError> {
+        self.inner.experts_with_status(status).await
+    }
+
+    async fn update_expert(
+        &self,
+        expert: &Expert,
+        audit: Option<AuditDraft>,
+    ) -> Result<Expert, StoreError> {
+        self.inner.update_expert(expert, audit).await
+    }
+
+    async fn audit_trail(&self, expert: Option<ExpertId>) -> Result<Vec<AuditEntry>, StoreError> {
+        self.inner.audit_trail(expert).await
+    }
+}
+
+#[async_trait]
+impl InvitationStore for Recording {
+    async fn issue_invitation(
+        &self,
+        expert: &Expert,
+        audit: Option<AuditDraft>,
+        invitation: &NewInvitation,
+    ) -> Result<IssuedInvitation, StoreError> {
+        self.inner.issue_invitation(expert, audit, invitation).await
+    }
+
+    async fn redeem_invitation(
+        &self,
+        token_hash: &str,
+        email_key: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ExpertId>, StoreError> {
+        self.inner
+            .redeem_invitation(token_hash, email_key, at)
+            .await
+    }
+
+    async fn invitations(&self, expert: ExpertId) -> Result<Vec<Invitation>, StoreError> {
+        self.inner.invitations(expert).await
+    }
+}
+
+#[async_trait]
+impl Outbox for Recording {
+    async fn enqueue_reminder(
+        &self,
+        expert: ExpertId,
+        term_last_day: NaiveDate,
+        address: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<OutboxMessage>, StoreError> {
+        self.inner
+            .enqueue_reminder(expert, term_last_day, address, at)
+            .await
+    }
+
+    async fn pending(&self, limit: usize) -> Result<Vec<OutboxMessage>, StoreError> {
+        self.inner.pending(limit).await
+    }
+
+    async fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.inner.mark_sent(id, at).await
+    }
+}
+
+#[async_trait]
+impl RevocationStore for Recording {
+    async fn request_revocation(
+        &self,
+        request: &NewRevocationRequest,
+    ) -> Result<RevocationRequest, StoreError> {
+        self.inner.request_revocation(request).await
+    }
+
+    async fn revocation_request(&self, id: i64) -> Result<Option<RevocationRequest>, StoreError> {
+        self.inner.revocation_request(id).await
+    }
+
+    async fn revocation_requests(
+        &self,
+        expert: Option<ExpertId>,
+    ) -> Result<Vec<RevocationRequest>, StoreError> {
+        self.inner.revocation_requests(expert).await
+    }
+
+    async fn decide_revocation(
+        &self,
+        id: i64,
+        decision: &RevocationDecision,
+        change: Option<(&Expert, AuditDraft)>,
+    ) -> Result<RevocationRequest, StoreError> {
+        self.inner.decide_revocation(id, decision, change).await
+    }
+}
+
+/// A roster on a recording store with X, Y and Z imported as included for
+/// 2026, and a load cap of 2 missions per rolling 365 days.
+async fn xyz_roster() -> (Roster, Arc<Recording>, Vec<ExpertId>) {
+    let store = Arc::new(Recording::default());
     let clock = Arc::new(FixedClock::new(
         Utc.with_ymd_and_hms(2026, 4, 15, 3, 0, 0).unwrap(),
     ));
@@ -302,30 +755,33 @@ async fn xyz_roster() -> (Roster, Vec<ExpertId>) {
         };
         ids.push(store.create_expert(new, audit).await.unwrap().id);
     }
-    let roster = Roster::new(store).with_clock(clock).with_load_cap(LoadCap {
-        max: 2,
-        period_days: 365,
-    });
-    (roster, ids)
+    let roster = Roster::new(store.clone())
+        .with_clock(clock)
+        .with_load_cap(LoadCap {
+            max: 2,
+            period_days: 365,
+        });
+    (roster, store, ids)
 }
 
 #[tokio::test]
 async fn bl22_rotation_load_cap_and_idempotent_issues() {
-    let (roster, ids) = xyz_roster().await;
+    let (roster, store, ids) = xyz_roster().await;
     let thai = Actor::Participant("THA".into());
     let mut heads = Vec::new();
     for n in 1..=6 {
         let req = monthly(n);
-        if n == 3 {
-            // Previews change nothing, and the issue after them is the same.
-            let a = roster.preview(&thai, req.clone()).await.unwrap();
-            let b = roster.preview(&thai, req.clone()).await.unwrap();
-            assert_eq!(a, b);
-        }
+        let preview = if n == 3 {
+            Some(previews_record_nothing(&roster, &store, &req).await)
+        } else {
+            None
+        };
         let list = roster.match_request(&thai, req.clone()).await.unwrap();
         if n == 3 {
+            assert_eq!(Some(&list), preview.as_ref());
             let again = roster.match_request(&thai, req.clone()).await.unwrap();
             assert_eq!(again, list);
+            issuing_again_keeps_one_record(&roster, &store, &req).await;
         }
         let head = list.ranked[0].expert;
         heads.push(head);
@@ -337,6 +793,17 @@ async fn bl22_rotation_load_cap_and_idempotent_issues() {
         .map(|h| ids.iter().position(|i| i == h).unwrap())
         .collect();
     assert_eq!(names, [0, 1, 2, 0, 1, 2]);
+    // One record per request issued, each once.
+    let keys: Vec<String> = (1..=6).map(|n| format!("THA/THA-2026-{n:02}")).collect();
+    assert_eq!(store.saved(), keys);
+    // Load counts each confirmed assignment once.
+    let engagements = store.engagements(None).await.unwrap();
+    assert_eq!(engagements.len(), 6);
+    assert!(
+        engagements
+            .iter()
+            .all(|e| e.state == EngagementState::Accepted)
+    );
 
     let seventh = monthly(7);
     let list = roster.match_request(&thai, seventh.clone()).await.unwrap();
@@ -363,9 +830,68 @@ async fn bl22_rotation_load_cap_and_idempotent_issues() {
     assert!(err.to_string().contains("load cap"), "{err}");
 }
 
+/// Previews `req` twice and checks that neither stored anything: the
+/// request is unknown to `propose` and the engagements are as they were.
+/// Returns the preview.
+async fn previews_record_nothing(
+    roster: &Roster,
+    store: &Recording,
+    req: &MissionRequest,
+) -> matching::Shortlist {
+    let thai = Actor::Participant("THA".into());
+    let saved = store.saved();
+    let engagements = store.engagements(None).await.unwrap();
+    let a = roster.preview(&thai, req.clone()).await.unwrap();
+    let b = roster.preview(&thai, req.clone()).await.unwrap();
+    assert_eq!(a, b);
+    assert_eq!(store.saved(), saved);
+    assert_eq!(store.request(&req.key()).await.unwrap(), None);
+    assert_eq!(store.engagements(None).await.unwrap(), engagements);
+    let err = roster
+        .propose(&rso(), "THA", &req.id, a.ranked[0].expert)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            RosterError::Store(StoreError::NotFound { entity: "request", id })
+                if *id == req.key()
+        ),
+        "{err:?}"
+    );
+    assert_eq!(store.engagements(None).await.unwrap(), engagements);
+    a
+}
+
+/// Checks that `req`, issued twice, is stored once and unchanged, and that
+/// different content under its id is refused naming `id`.
+async fn issuing_again_keeps_one_record(roster: &Roster, store: &Recording, req: &MissionRequest) {
+    let key = req.key();
+    let records = store.saved().iter().filter(|k| **k == key).count();
+    assert_eq!(records, 1);
+    assert_eq!(store.request(&key).await.unwrap().as_ref(), Some(req));
+
+    let mut changed = req.clone();
+    changed.experts_wanted = 2;
+    let err = roster
+        .match_request(&Actor::Participant("THA".into()), changed)
+        .await
+        .unwrap_err();
+    let RosterError::Validation(e) = &err else {
+        panic!("expected a validation error, got {err:?}");
+    };
+    assert_eq!(e.field.as_str(), "id");
+    assert_eq!(
+        e.message,
+        "request `THA-2026-03` was already issued with different content; issue the change under a new id"
+    );
+    assert_eq!(store.request(&key).await.unwrap().as_ref(), Some(req));
+    assert_eq!(store.saved().iter().filter(|k| **k == key).count(), 1);
+}
+
 #[tokio::test]
 async fn every_engagement_change_moves_its_version_on_by_one() {
-    let (roster, _) = xyz_roster().await;
+    let (roster, _, _) = xyz_roster().await;
     let thai = Actor::Participant("THA".into());
     let req = monthly(1);
     let list = roster.match_request(&thai, req.clone()).await.unwrap();
@@ -392,7 +918,7 @@ async fn every_engagement_change_moves_its_version_on_by_one() {
 
 #[tokio::test]
 async fn the_same_id_from_two_members_is_two_requests() {
-    let (roster, _) = xyz_roster().await;
+    let (roster, store, _) = xyz_roster().await;
     let thai = request("R-1", &["B.2"]);
     let mut indonesian = thai.clone();
     indonesian.requester = "IDN".into();
@@ -401,4 +927,5 @@ async fn the_same_id_from_two_members_is_two_requests() {
     roster.match_request(&rso(), indonesian).await.unwrap();
     // The Thai request is unchanged, so issuing it again is accepted.
     roster.match_request(&rso(), thai).await.unwrap();
+    assert_eq!(store.saved(), ["THA/R-1", "IDN/R-1"]);
 }

@@ -3,9 +3,9 @@
 
 use chrono::{Days, NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
-use roster_core::language::Level;
+use roster_core::language::{self, Level};
 use roster_core::matching::index::MatchIndex;
-use roster_core::matching::{self, Context, LoadCap, MatchPolicy, Weights};
+use roster_core::matching::{self, Context, Filter, LoadCap, MatchPolicy, Weights};
 use roster_core::membership::Membership;
 use roster_core::model::{
     Availability, DateRange, Engagement, EngagementState, ExperiencePeriod, LanguageSkill,
@@ -251,8 +251,111 @@ fn reference(
     matching::rank(request, experts, &ctx)
 }
 
+/// Every hard filter `expert` fails for `request`, in filter order, worked
+/// out from the records alone: day by day, without `matching::filters` or
+/// the date helpers it uses. Custom parts are not covered, as these
+/// policies have none.
+fn hard_filters_failed(
+    request: &MissionRequest,
+    expert: &Expert,
+    engagements: &[Engagement],
+    policy: &MatchPolicy,
+) -> Vec<Filter> {
+    let window = request.window;
+    let days: Vec<NaiveDate> = window
+        .first
+        .iter_days()
+        .take_while(|day| *day <= window.last)
+        .collect();
+    let shares_a_day = |r: &DateRange| days.iter().any(|d| r.first <= *d && *d <= r.last);
+    let key = format!("{}/{}", request.requester, request.id);
+    // Accepted or completed engagements of this expert on other requests.
+    let booked: Vec<&Engagement> = engagements
+        .iter()
+        .filter(|e| {
+            e.expert == expert.id
+                && e.request_id != key
+                && matches!(
+                    e.state,
+                    EngagementState::Accepted | EngagementState::Completed
+                )
+        })
+        .collect();
+
+    let mut failed = Vec::new();
+    if expert.status != Status::Included {
+        failed.push(Filter::NotIncluded);
+    } else {
+        let covered = expert
+            .term
+            .is_some_and(|t| days.iter().all(|d| t.first_day <= *d && *d <= t.last_day));
+        if !covered {
+            failed.push(Filter::TermEnds);
+        }
+    }
+    let a = &expert.profile.availability;
+    if !a.available || !a.authorised || a.unavailable.iter().any(shares_a_day) {
+        failed.push(Filter::Unavailable);
+    }
+    if booked.iter().any(|e| shares_a_day(&e.window)) {
+        failed.push(Filter::Engaged);
+    }
+    if let Some(cap) = policy.load_cap {
+        let since = window.first - Days::new(u64::from(cap.period_days));
+        let load = booked
+            .iter()
+            .filter(|e| e.window.last >= since && e.window.first <= window.last)
+            .count();
+        if load >= cap.max as usize {
+            failed.push(Filter::LoadCap);
+        }
+    }
+    let speaks = |need: &LanguageSkill| {
+        expert
+            .profile
+            .languages
+            .iter()
+            .any(|s| language::satisfies(&s.tag, &need.tag) && s.level >= need.level)
+    };
+    if !request.required_languages.iter().all(speaks) {
+        failed.push(Filter::Language);
+    }
+    if request.excluded.contains(&expert.id) {
+        failed.push(Filter::Excluded);
+    }
+    let org = &expert.profile.organisation;
+    if org.sector == Sector::Government && org.state.as_deref() == Some(&request.requester) {
+        failed.push(Filter::Conflict);
+    }
+    failed
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn ranked_experts_pass_every_hard_filter_checked_from_the_records(
+        (experts, engagements, request, policy, top) in case(),
+    ) {
+        let want = reference(&request, &experts, &engagements, &policy);
+        let failed = |id: ExpertId| {
+            let e = experts.iter().find(|e| e.id == id).unwrap();
+            hard_filters_failed(&request, e, &engagements, &policy)
+        };
+        for r in &want.ranked {
+            prop_assert_eq!(failed(r.expert), vec![], "{} ranked", r.expert);
+        }
+        for x in &want.excluded {
+            let first = failed(x.expert).first().copied();
+            prop_assert_eq!(first, Some(x.filter), "{} excluded", x.expert);
+        }
+        let membership = Membership::bundled();
+        let index = MatchIndex::build(&experts, &engagements, Taxonomy::current(), &membership, today());
+        let got = index.rank(&request, &policy, &membership, top).unwrap();
+        for h in &got.hits {
+            prop_assert_eq!(failed(h.expert), vec![], "{} ranked by the index", h.expert);
+        }
+    }
 
     #[test]
     fn the_index_ranks_as_the_reference((experts, engagements, request, policy, top) in case()) {

@@ -61,25 +61,29 @@ pub struct Placement {
     pub score: u32,
 }
 
-/// Why slots of a request stay empty.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Why slots of a request stay empty. [`Assignment::unfilled`] lists the
+/// reasons of one request in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UnfilledReason {
-    /// No expert passed the request's filters.
+    /// No expert passed the request's filters: every slot stays empty.
     NoCandidates,
-    /// Fewer experts passed the filters than the request wants.
+    /// Fewer experts passed the filters than the request wants: the slots
+    /// beyond the number of candidates (wanted less candidates) stay empty.
     TooFewCandidates,
-    /// The remaining candidates serve other requests, where they add more to
-    /// the total (or would overlap a mission they already have).
+    /// The request had candidates for these slots, but each candidate it
+    /// did not get serves another request of the batch, where it adds more
+    /// to the total (or, for [`assign_non_overlapping`], which it holds on
+    /// overlapping days).
     CandidatesPlacedElsewhere,
 }
 
-/// Empty slots of one request.
+/// Empty slots of one request for one reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unfilled {
     /// The request's key.
     pub request: String,
-    /// How many slots stay empty.
+    /// How many slots stay empty for this reason.
     pub slots: u16,
     /// Why.
     pub reason: UnfilledReason,
@@ -94,7 +98,10 @@ pub struct Assignment {
     pub total: u64,
     /// Whether the total is proven to be the best possible.
     pub optimal: bool,
-    /// Requests with empty slots, in batch order.
+    /// Requests with empty slots, in batch order. A request short for
+    /// several reasons (too few candidates, and others placed elsewhere) has
+    /// one entry for each, in the order of [`UnfilledReason`]; the entries
+    /// of a request add up to its empty slots.
     pub unfilled: Vec<Unfilled>,
 }
 
@@ -221,20 +228,29 @@ fn finish(
         list.sort_by_key(|p| p.1);
         let filled = list.len();
         let empty = usize::from(req.wanted).saturating_sub(filled);
-        if empty > 0 {
-            let candidates = dedup(&req.candidates).len();
-            let reason = if candidates == 0 {
-                UnfilledReason::NoCandidates
-            } else if candidates < usize::from(req.wanted) {
-                UnfilledReason::TooFewCandidates
-            } else {
-                UnfilledReason::CandidatesPlacedElsewhere
-            };
-            unfilled.push(Unfilled {
-                request: req.key.clone(),
-                slots: empty as u16,
-                reason,
-            });
+        // Slots beyond the number of candidates could never be filled; any
+        // other empty slot had a candidate, who went elsewhere. Each cause
+        // gets its own entry, so a mixed shortfall is not reported as one.
+        let candidates = dedup(&req.candidates).len();
+        let (none, short) = if candidates == 0 {
+            (empty, 0)
+        } else {
+            (0, usize::from(req.wanted).saturating_sub(candidates))
+        };
+        let elsewhere = empty.saturating_sub(none + short);
+        for (reason, slots) in [
+            (UnfilledReason::NoCandidates, none),
+            (UnfilledReason::TooFewCandidates, short),
+            (UnfilledReason::CandidatesPlacedElsewhere, elsewhere),
+        ] {
+            if slots > 0 {
+                unfilled.push(Unfilled {
+                    request: req.key.clone(),
+                    // OK because slots ≤ empty ≤ `req.wanted`, a u16.
+                    slots: slots as u16,
+                    reason,
+                });
+            }
         }
         out.extend(list.into_iter().map(|(req, expert, score)| Placement {
             request: req.key.clone(),

@@ -210,9 +210,7 @@ impl Roster {
             Actor::Participant(code) if *code == request.requester => {}
             _ => return Err(forbidden(actor, "request experts for another member")),
         }
-        self.membership
-            .requester(&request.requester, Field::new("requester"))?;
-        let errors = request.validate(self.taxonomy);
+        let errors = request.validate(self.taxonomy, &self.membership);
         if errors.is_empty() {
             Ok(())
         } else {

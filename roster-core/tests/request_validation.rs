@@ -1,0 +1,157 @@
+//! Validation of mission requests: every bad field is reported at once,
+//! each under its own name.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{request, rso};
+use roster_core::language::Level;
+use roster_core::membership::Membership;
+use roster_core::model::LanguageSkill;
+use roster_core::taxonomy::Taxonomy;
+use roster_core::{Actor, MemoryStore, MissionRequest, Roster, RosterError, ValidationError};
+
+fn skill(tag: &str) -> LanguageSkill {
+    LanguageSkill {
+        tag: tag.into(),
+        level: Level::B2,
+    }
+}
+
+fn validate(mut request: MissionRequest) -> (MissionRequest, Vec<ValidationError>) {
+    let errors = request.validate(Taxonomy::current(), &Membership::bundled());
+    (request, errors)
+}
+
+fn fields(errors: &[ValidationError]) -> Vec<&str> {
+    errors.iter().map(|e| e.field.as_str()).collect()
+}
+
+/// The one error of `errors`, which must name `field`.
+fn only_error(errors: &[ValidationError], field: &str) -> String {
+    assert_eq!(fields(errors), [field], "{errors:?}");
+    errors[0].message.clone()
+}
+
+#[test]
+fn a_valid_request_is_normalised() {
+    let mut r = request("THA-2026-001", &["B.2"]);
+    r.place = " tha ".into();
+    r.required_languages = vec![skill("EN")];
+    r.desired_languages = vec![skill("zh_hant")];
+    let (r, errors) = validate(r);
+    assert_eq!(errors, []);
+    assert_eq!(r.place, "THA");
+    assert_eq!(r.required_languages[0].tag, "en");
+    assert_eq!(r.desired_languages[0].tag, "zh-Hant");
+}
+
+#[test]
+fn unknown_competencies_name_their_position() {
+    let mut r = request("R-1", &["B.2"]);
+    r.competencies = vec!["training".into(), "juggling".into()];
+    let (_, errors) = validate(r);
+    let message = only_error(&errors, "competencies[1]");
+    assert!(message.contains("`juggling`"), "{message}");
+}
+
+#[test]
+fn bad_language_tags_name_the_list_and_position() {
+    let mut r = request("R-1", &["B.2"]);
+    r.required_languages = vec![skill("en"), skill("not a tag")];
+    let (_, errors) = validate(r);
+    assert_eq!(
+        only_error(&errors, "required_languages[1].tag"),
+        "`not a tag` is not a well-formed BCP 47 language tag"
+    );
+
+    let mut r = request("R-1", &["B.2"]);
+    r.desired_languages = vec![skill("xx")];
+    let (_, errors) = validate(r);
+    assert_eq!(
+        only_error(&errors, "desired_languages[0].tag"),
+        "`xx` names a language that is not in the CLDR data"
+    );
+}
+
+#[test]
+fn the_place_is_a_state_or_territory_of_the_bali_process() {
+    for (place, stored) in [("KHM", "KHM"), ("hkg", "HKG"), ("CAN", "CAN")] {
+        let mut r = request("R-1", &["B.2"]);
+        r.place = place.into();
+        let (r, errors) = validate(r);
+        assert_eq!(errors, [], "{place}");
+        assert_eq!(r.place, stored);
+    }
+    let refused = [
+        (
+            "TH",
+            "`TH` is not an ISO 3166-1 alpha-3 country code such as THA",
+        ),
+        (
+            "ZZZ",
+            "`ZZZ` is not a state or territory of the Bali Process; give the ISO 3166-1 alpha-3 \
+             code of a member or observer state or territory, such as THA",
+        ),
+        (
+            "iom",
+            "`IOM` is an organisation; give the ISO 3166-1 alpha-3 code of the state or \
+             territory where the mission takes place, such as THA",
+        ),
+    ];
+    for (place, expected) in refused {
+        let mut r = request("R-1", &["B.2"]);
+        r.place = place.into();
+        let (_, errors) = validate(r);
+        assert_eq!(only_error(&errors, "place"), expected);
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_requester_is_reported_with_every_other_bad_field() {
+    let roster = Roster::new(Arc::new(MemoryStore::new()));
+    let mut r = request("R-1", &["B.2"]);
+    r.requester = "XYZ".into();
+    r.place = "ZZZ".into();
+    r.competencies = vec!["juggling".into()];
+    r.required_languages = vec![skill("not a tag")];
+    r.desired_languages = vec![skill("en"), skill("xx")];
+    let err = roster.preview(&rso(), r.clone()).await.unwrap_err();
+    let RosterError::Invalid(errors) = &err else {
+        panic!("expected every error, got {err:?}");
+    };
+    assert_eq!(
+        fields(errors),
+        [
+            "requester",
+            "place",
+            "competencies[0]",
+            "required_languages[0].tag",
+            "desired_languages[1].tag",
+        ]
+    );
+    let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    insta::assert_snapshot!(lines.join("\n"));
+    // Issuing is refused alike, and so stores nothing to engage on.
+    let issued = roster.match_request(&rso(), r).await.unwrap_err();
+    assert_eq!(issued.to_string(), err.to_string());
+}
+
+#[tokio::test]
+async fn an_observer_may_not_request_and_is_told_so_alone() {
+    let roster = Roster::new(Arc::new(MemoryStore::new()));
+    let mut r = request("R-1", &["B.2"]);
+    r.requester = "CAN".into();
+    let err = roster
+        .preview(&Actor::Participant("CAN".into()), r)
+        .await
+        .unwrap_err();
+    let RosterError::Validation(e) = &err else {
+        panic!("expected one validation error, got {err:?}");
+    };
+    assert_eq!(
+        e.to_string(),
+        "requester: `CAN` is an observer; only members may request experts"
+    );
+}

@@ -86,3 +86,21 @@ fn coverage_counts_included_experts_and_lists_the_gaps() {
     assert_eq!(gaps, ["fj", "km"]);
     insta::assert_json_snapshot!(report);
 }
+
+#[test]
+fn a_period_past_the_calendar_lists_every_term_instead_of_panicking() {
+    let experts = vec![
+        expert(1, Status::Included, &["D.1"], &["THA"], "2026-09-30"),
+        expert(2, Status::Included, &["D.1"], &["THA"], "2027-03-31"),
+    ];
+    let options = CoverageOptions {
+        today: d("2026-06-15"),
+        node_threshold: 1,
+        working_level: Level::B2,
+        member_languages: BTreeMap::new(),
+        ending_within_days: u32::MAX,
+    };
+    let report = coverage(&experts, Taxonomy::current(), &options);
+    let ending: Vec<ExpertId> = report.terms_ending.iter().map(|t| t.expert).collect();
+    assert_eq!(ending, [ExpertId(1), ExpertId(2)]);
+}

@@ -84,7 +84,11 @@ pub fn coverage(experts: &[Expert], taxonomy: &Taxonomy, options: &CoverageOptio
     let mut languages: BTreeMap<String, usize> = BTreeMap::new();
     let mut nominators: BTreeMap<String, usize> = BTreeMap::new();
     let mut terms_ending = Vec::new();
-    let horizon = options.today + chrono::Days::new(u64::from(options.ending_within_days));
+    // Past the calendar's last day every term ends within the period.
+    let horizon = options
+        .today
+        .checked_add_days(chrono::Days::new(u64::from(options.ending_within_days)))
+        .unwrap_or(NaiveDate::MAX);
     for expert in &included {
         // An expert counts once under each node it reaches, directly or
         // through a node below.

@@ -137,3 +137,56 @@ def test_feedback_survives_reopening_the_file(tmp_path: Path) -> None:
     del first
     second = roster.Roster.open_sqlite(path, TODAY)
     assert second.complete("THA", REQUEST, expert_id) == done
+
+
+def test_declining_frees_the_days_for_another_proposal(office: roster.Roster) -> None:
+    expert_id = accepted(office)
+    declined = office.as_actor(THAI).decline_engagement("THA", REQUEST, expert_id)
+    assert declined == {
+        "request_id": "THA/THA-2025-07",
+        "expert": expert_id,
+        "window": {"first": "2025-07-01", "last": "2025-07-10"},
+        "state": "declined",
+        "version": 3,
+    }
+    # Declining again changes nothing.
+    assert office.decline_engagement("THA", REQUEST, expert_id) == declined
+    # The days are free: the expert passes the filters and may be proposed
+    # again, on this request or an overlapping one.
+    shortlist = office.match_request(thai_request())
+    assert expert_id in [e["expert"] for e in shortlist["ranked"]]
+    again = office.propose("THA", REQUEST, expert_id)
+    assert (again["state"], again["version"]) == ("proposed", 4)
+
+
+def test_the_expert_may_decline_a_proposal(office: roster.Roster) -> None:
+    expert_id = accepted(office)
+    office.decline_engagement("THA", REQUEST, expert_id)
+    office.propose("THA", REQUEST, expert_id)
+    me = office.as_actor({"kind": "expert", "id": expert_id})
+    assert me.decline_engagement("THA", REQUEST, expert_id)["state"] == "declined"
+
+
+def test_who_may_decline_and_what(office: roster.Roster) -> None:
+    expert_id = accepted(office)
+    for actor in [
+        {"kind": "participant", "id": "IDN"},
+        {"kind": "expert", "id": expert_id + 1},
+        {"kind": "analyst", "id": "a-1"},
+    ]:
+        with pytest.raises(roster.ForbiddenError):
+            office.as_actor(actor).decline_engagement("THA", REQUEST, expert_id)
+    with pytest.raises(roster.NotFoundError):
+        office.decline_engagement("THA", "THA-2031-01", expert_id)
+    with pytest.raises(roster.ValidationError) as never:
+        office.decline_engagement("THA", REQUEST, expert_id + 1)
+    assert never.value.field == "expert"
+    assert never.value.message == (
+        f"expert: E-{expert_id + 1:04d} was never proposed for THA/THA-2025-07, "
+        "so cannot be declined"
+    )
+    office.complete("THA", REQUEST, expert_id)
+    with pytest.raises(roster.ValidationError) as done:
+        office.decline_engagement("THA", REQUEST, expert_id)
+    assert done.value.field == "state"
+    assert done.value.message.endswith("is completed and cannot be declined")

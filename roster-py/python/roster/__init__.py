@@ -3,8 +3,10 @@
 The Bali Process Regional Support Office keeps the roster: members and
 observers nominate experts in an annual call, the office screens, invites,
 registers and includes them for a year, and member states request experts
-for short missions. ``Roster`` runs every step; records go in and come out
-as plain dicts and lists, with days written ``YYYY-MM-DD``.
+for short missions. ``Roster`` runs every step; ``assign`` and
+``assign_non_overlapping`` place experts on several requests at once.
+Records go in and come out as plain dicts and lists, with days written
+``YYYY-MM-DD``.
 
     >>> import roster
     >>> r = roster.Roster.in_memory("2025-03-01")
@@ -23,7 +25,7 @@ from roster._errors import (
     TransitionError,
     ValidationError,
 )
-from roster._roster import Roster, __version__
+from roster._roster import Roster, __version__, assign, assign_non_overlapping
 
 __all__ = [
     "CallClosedError",
@@ -37,4 +39,6 @@ __all__ = [
     "TransitionError",
     "ValidationError",
     "__version__",
+    "assign",
+    "assign_non_overlapping",
 ]

@@ -1,11 +1,59 @@
 """The native part of the ``roster`` package; import ``roster`` instead."""
 
 import os
+from collections.abc import Sequence
 from typing import Any, final
 
-__all__ = ["Roster", "__version__"]
+__all__ = ["Roster", "__version__", "assign", "assign_non_overlapping"]
 
 __version__: str
+
+def assign(batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Places experts on several requests at once, each expert on at most
+    one of them, with the best total score. Exact: ``optimal`` is always
+    true.
+
+    ``batch`` lists the requests, each ``{"key": "THA/THA-2025-07",
+    "window": {"first": ..., "last": ...}, "wanted": 2, "candidates":
+    [{"expert": id, "score": points}, ...]}``: its key (requester and id),
+    the mission's days, how many experts it wants (0 to 65535) and every
+    expert who may fill it with the expert's score for it. A shortlist
+    gives the candidates: ``[{"expert": r["expert"], "score": r["total"]}
+    for r in shortlist["ranked"]]``. An expert listed twice for one request
+    counts once, at the higher score. Nothing is recorded.
+
+    Returns ``{"placements", "total", "optimal", "unfilled"}``:
+    ``placements`` (by request in batch order, then by expert id) are
+    ``{"request": key, "expert": id, "score": points}``; ``total`` is the
+    sum of their scores; ``unfilled`` lists the requests with empty slots,
+    in batch order, as ``{"request": key, "slots": n, "reason": ...}``, one
+    entry per reason: ``"no_candidates"``, ``"too_few_candidates"`` (the
+    slots beyond the number of candidates) or
+    ``"candidates_placed_elsewhere"`` (where they add more to the total).
+    The entries of a request add up to its empty slots.
+
+    The GIL is released while the solver runs.
+
+    :raises ValidationError: naming the field at fault, such as
+        ``batch[0].candidates[1].score`` for a score that is not a whole
+        number from 0 to 4294967295, ``batch[2].key`` for an empty key or
+        one used twice in the batch, or ``batch[1].window`` for a window
+        that ends before it starts. Unknown keys are refused.
+    """
+
+def assign_non_overlapping(batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Places experts on several requests at once, letting an expert take
+    several of them when their days do not overlap, maximising the total
+    score.
+
+    ``batch`` and the result are as for ``assign``. The problem is hard in
+    general, so it is solved by a greedy pass and local improvement:
+    ``optimal`` is true only when the total reaches the bound of every
+    request taking its best candidates, and ``"candidates_placed_elsewhere"``
+    also covers candidates busy on another request's overlapping days.
+
+    :raises ValidationError: as for ``assign``.
+    """
 
 @final
 class Roster:
@@ -25,14 +73,34 @@ class Roster:
     """
 
     @staticmethod
-    def in_memory(today: str | None = None, *, actor: dict[str, Any] | None = None) -> Roster:
+    def in_memory(
+        today: str | None = None,
+        *,
+        actor: dict[str, Any] | None = None,
+        weights: dict[str, int] | None = None,
+        load_cap: dict[str, int] | None = None,
+    ) -> Roster:
         """An empty roster kept in memory.
 
         :param today: fixes the day (``YYYY-MM-DD``, in the roster's time
             zone, Asia/Bangkok); by default the system clock runs.
         :param actor: the party acting, such as
             ``{"kind": "participant", "id": "THA"}``.
-        :raises ValidationError: if ``today`` or ``actor`` is malformed.
+        :param weights: the weight of each score part, all six:
+            ``{"thematic": 35, "years": 20, "competencies": 20,
+            "languages": 10, "region": 10, "rotation": 5}`` (the default).
+            Each part earns up to 1000 points per unit of weight. At least
+            one weight is above 0, and together they add up to at most
+            4294967, so that every total is exact.
+        :param load_cap: a hard limit on missions, ``{"max": 2,
+            "period_days": 365}``: an expert with ``max`` accepted or
+            completed missions in the ``period_days`` days before a
+            mission's first day (through its last) is not ranked. Both are
+            at least 1. By default there is no cap.
+        :raises ValidationError: if ``today``, ``actor``, ``weights`` or
+            ``load_cap`` is malformed, naming the field
+            (``weights.rotation``, ``load_cap.max``); unknown keys are
+            refused.
         """
 
     @staticmethod
@@ -41,8 +109,14 @@ class Roster:
         today: str | None = None,
         *,
         actor: dict[str, Any] | None = None,
+        weights: dict[str, int] | None = None,
+        load_cap: dict[str, int] | None = None,
     ) -> Roster:
         """A roster in a SQLite file, created with its tables when missing.
+
+        ``today``, ``actor``, ``weights`` and ``load_cap`` are as for
+        ``in_memory``, and are checked before the file is opened. The match
+        policy is not stored in the file: give it each time.
 
         The roster uses its own copy of SQLite. Do not open the same file
         with Python's ``sqlite3`` module in the same process while a roster
@@ -52,7 +126,8 @@ class Roster:
         another's lock, then raises ``DatabaseError`` with ``transient`` set.
 
         :raises DatabaseError: if the file cannot be opened or migrated.
-        :raises ValidationError: if ``today`` or ``actor`` is malformed.
+        :raises ValidationError: if ``today``, ``actor``, ``weights`` or
+            ``load_cap`` is malformed.
         """
 
     def as_actor(self, actor: dict[str, Any]) -> Roster:
@@ -64,6 +139,12 @@ class Roster:
     @property
     def actor(self) -> dict[str, Any]:
         """The party this roster acts as."""
+
+    @property
+    def match_policy(self) -> dict[str, Any]:
+        """The match policy, shared by every view of this roster:
+        ``{"weights": {...}, "load_cap": {"max": ..., "period_days": ...}}``,
+        ``load_cap`` being ``None`` without a cap."""
 
     @property
     def today(self) -> str:
@@ -125,6 +206,26 @@ class Roster:
         :raises ValidationError: if the expert is not eligible.
         """
 
+    def reinvite(self, expert_id: int) -> dict[str, Any]:
+        """Sends an invited expert a new invitation, as when the first has
+        expired or was lost. Any older token still pending stops working.
+
+        Returns what ``invite`` returns: the expert, still ``"invited"``
+        (at its next version), with the new ``invitation``.
+
+        :raises ForbiddenError: unless acting as the RSO.
+        :raises TransitionError: unless the expert is invited.
+        """
+
+    def decline(self, expert_id: int, reason: str) -> dict[str, Any]:
+        """Records that an invited expert declined to join the roster; the
+        reason is kept in the audit trail. Returns the expert, now
+        ``"declined"``.
+
+        :raises ForbiddenError: unless acting as the RSO or as the expert.
+        :raises TransitionError: unless the expert is invited.
+        """
+
     def redeem_invitation(self, token: str, email: str) -> int:
         """Redeems an invitation token for the address it was sent to.
 
@@ -175,7 +276,79 @@ class Roster:
     def preview(self, request: dict[str, Any]) -> dict[str, Any]:
         """Ranks the roster for a request without recording anything.
 
-        Returns the shortlist, as ``match_request`` does.
+        Returns the shortlist, as ``match_request`` does. The request is
+        not stored, so it cannot be proposed on, and its id stays free;
+        a preview never moves rotation or load.
+
+        :raises ValidationError: for every field at fault.
+        :raises ForbiddenError: if requesting for another member.
+        """
+
+    def why_not(self, request_id_or_shortlist: str | dict[str, Any], expert_id: int) -> str:
+        """Says in one sentence why an expert is not proposed, or where it
+        ranks.
+
+        ``request_id_or_shortlist`` is either the key of an issued request,
+        ``"THA/THA-2025-07"`` (the requester's code, a slash and its id, as
+        an engagement's ``request_id`` reads), ranked again now as
+        ``propose`` would rank it; or a shortlist that ``match_request`` or
+        ``preview`` returned, read as it is. The sentence names the first
+        filter that removed the expert with its reason, then every other
+        filter it fails (``E-0004 was removed by the filter "conflict of
+        interest": works for a government body of THA, the requesting
+        state``); or says that the expert is proposed, or ranked below the
+        number wanted, or was not considered at all.
+
+        :raises ValidationError: with ``field`` ``"request_id"`` for a key
+            without a slash, or a field under ``shortlist`` for a shortlist
+            of the wrong shape.
+        :raises NotFoundError: if no request was issued under that key.
+        :raises ForbiddenError: for a key, unless acting as the RSO or the
+            requesting member.
+        """
+
+    def coverage(
+        self,
+        *,
+        node_threshold: int = 1,
+        member_languages: dict[str, list[str]] | None = None,
+        ending_within_days: int = 30,
+        working_level: str = "B2",
+        today: str | None = None,
+    ) -> dict[str, Any]:
+        """What the included experts cover, and the gaps a call for
+        nominations should fill.
+
+        Returns ``today``; ``included`` (how many experts are counted);
+        ``themes`` (``[code, count]`` per thematic node in taxonomy order,
+        a node counting the experts of the nodes below it once each);
+        ``competencies`` (``[code, count]`` in the sheet's order);
+        ``languages`` (tag to count of experts at ``working_level`` or
+        above); ``nominators`` (member code to count); ``thin_themes``
+        (nodes with fewer than ``node_threshold`` experts);
+        ``language_gaps`` (``{"tag", "members"}`` for each language of
+        ``member_languages`` nobody included speaks at the working level);
+        and ``terms_ending`` (``{"expert", "last_day"}`` for terms ending
+        from ``today`` through ``ending_within_days`` days later, soonest
+        first). Only included experts count.
+
+        :param node_threshold: a node with fewer experts is a gap (0 or
+            more).
+        :param member_languages: the languages of member states, by state
+            code, as language tags: ``{"KHM": ["km"], "THA": ["th"]}``.
+            The membership table holds none, so by default there are no
+            language gaps.
+        :param ending_within_days: how far ahead terms ending are listed,
+            0 to 3660 days; by default the 30 days in which a term's
+            reminder goes out.
+        :param working_level: the level at which a language counts (a CEFR
+            level or ``"working"``, ``"fluent"``, ``"native"`` ...).
+        :param today: the day of the report (``YYYY-MM-DD``); by default
+            the roster's today.
+        :raises ValidationError: for every option at fault
+            (``member_languages.KHM`` for a code that is not a member
+            state, ``member_languages.KHM[0]`` for an unknown tag).
+        :raises ForbiddenError: unless acting as the RSO.
         """
 
     def sweep(self) -> dict[str, Any]:
@@ -273,6 +446,21 @@ class Roster:
         :raises ValidationError: with ``field`` ``"state"`` if the
             engagement is not proposed, or ``"expert"`` if a filter now
             leaves the expert out.
+        """
+
+    def decline_engagement(self, requester: str, request_id: str, expert_id: int) -> dict[str, Any]:
+        """Declines a proposed or accepted engagement, freeing the expert's
+        days. A declined expert may be proposed again.
+
+        Returns the engagement, now ``"declined"``; declining again returns
+        it unchanged.
+
+        :raises ForbiddenError: unless acting as the RSO, the requesting
+            member or the expert.
+        :raises NotFoundError: if the request was never issued.
+        :raises ValidationError: with ``field`` ``"expert"`` if the expert
+            was never proposed for the request, or ``"state"`` if the
+            mission is completed.
         """
 
     def complete(

@@ -27,8 +27,8 @@ pub(crate) fn from_python<T: DeserializeOwned>(
 }
 
 /// Reads a record from a Python value as [`from_python`] does, but names a
-/// field at fault under `argument` (`feedback.rating`), as the roster names
-/// the fields of an argument that it checks itself.
+/// field at fault under `argument` (`feedback.rating`, `batch[0].wanted`),
+/// as the roster names the fields of an argument that it checks itself.
 pub(crate) fn from_python_under<T: DeserializeOwned>(
     value: &Bound<'_, PyAny>,
     argument: &str,
@@ -36,6 +36,8 @@ pub(crate) fn from_python_under<T: DeserializeOwned>(
     read(value, |path| {
         if path == "." {
             argument.to_owned()
+        } else if path.starts_with('[') {
+            format!("{argument}{path}")
         } else {
             format!("{argument}.{path}")
         }

@@ -2,6 +2,7 @@
 
 mod convert;
 mod errors;
+mod matching;
 mod roster;
 
 use pyo3::prelude::*;
@@ -11,6 +12,8 @@ use pyo3::prelude::*;
 mod native {
     use pyo3::prelude::*;
 
+    #[pymodule_export]
+    use super::matching::{assign, assign_non_overlapping};
     #[pymodule_export]
     use super::roster::PyRoster;
 

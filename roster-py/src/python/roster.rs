@@ -12,13 +12,17 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
-use roster_core::error::RosterError;
-use roster_core::{Actor, DEFAULT_ZONE, ExpertId, MemoryStore, Store};
+use pyo3::types::{PyDict, PyString};
+use roster_core::error::{RosterError, StoreError};
+use roster_core::matching::Shortlist;
+use roster_core::matching::coverage::coverage;
+use roster_core::{Actor, DEFAULT_ZONE, ExpertId, Invited, MemoryStore, Store};
 use tokio::runtime::Runtime;
 
 use super::convert::{from_python, from_python_under, to_python};
 use super::errors::{internal_error, roster_error, validation_error};
+use super::matching::{CoverageArguments, MatchSettings};
+use crate::checks::split_request_key;
 use crate::clock::{DayClock, parse_day};
 
 /// The party the bindings act as unless told otherwise: an officer of the
@@ -37,6 +41,9 @@ struct Shared {
     // Declared before the runtime so that the store is dropped first, while
     // the runtime that drives its connections still exists.
     roster: roster_core::Roster,
+    /// The roster's store, read directly only to find an issued request by
+    /// its key (the facade ranks it, with its access check).
+    store: Arc<dyn Store>,
     clock: Arc<DayClock>,
     /// `memory` or `sqlite`, for `repr()`.
     kind: &'static str,
@@ -45,18 +52,24 @@ struct Shared {
 
 #[pymethods]
 impl PyRoster {
-    /// A roster kept in memory, empty. `today` (YYYY-MM-DD) fixes the day.
+    /// A roster kept in memory, empty. `today` (YYYY-MM-DD) fixes the day;
+    /// `weights` and `load_cap` set the match policy.
     #[staticmethod]
-    #[pyo3(signature = (today = None, *, actor = None))]
+    #[pyo3(signature = (today = None, *, actor = None, weights = None, load_cap = None))]
     fn in_memory(
         py: Python<'_>,
         today: Option<&str>,
         actor: Option<&Bound<'_, PyAny>>,
+        weights: Option<&Bound<'_, PyAny>>,
+        load_cap: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyRoster> {
         let (actor, clock) = prepare(py, today, actor)?;
+        let settings = MatchSettings::read(py, weights, load_cap)?;
         let runtime = runtime()?;
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-        Ok(PyRoster::new(store, "memory", clock, runtime, actor))
+        Ok(PyRoster::new(
+            store, "memory", clock, runtime, actor, settings,
+        ))
     }
 
     /// A roster in a SQLite file, created with its tables when missing.
@@ -65,20 +78,26 @@ impl PyRoster {
     /// process meanwhile: two copies of SQLite in one process do not see
     /// each other's locks.
     #[staticmethod]
-    #[pyo3(signature = (path, today = None, *, actor = None))]
+    #[pyo3(signature = (path, today = None, *, actor = None, weights = None, load_cap = None))]
     fn open_sqlite(
         py: Python<'_>,
         path: PathBuf,
         today: Option<&str>,
         actor: Option<&Bound<'_, PyAny>>,
+        weights: Option<&Bound<'_, PyAny>>,
+        load_cap: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyRoster> {
+        // Every argument is checked before the file is touched.
         let (actor, clock) = prepare(py, today, actor)?;
+        let settings = MatchSettings::read(py, weights, load_cap)?;
         let runtime = runtime()?;
         let store = detached(py, &runtime, async move {
             let store = roster_sqlx::sqlite::SqliteStore::open(&path).await?;
             Ok(Arc::new(store) as Arc<dyn Store>)
         })?;
-        Ok(PyRoster::new(store, "sqlite", clock, runtime, actor))
+        Ok(PyRoster::new(
+            store, "sqlite", clock, runtime, actor, settings,
+        ))
     }
 
     /// The same roster acting as another party, such as
@@ -94,6 +113,16 @@ impl PyRoster {
     #[getter]
     fn actor<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_python(py, &self.actor)
+    }
+
+    /// The match policy: the score weights and the load cap, if any.
+    #[getter]
+    fn match_policy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let policy = self.roster().match_policy();
+        let out = PyDict::new(py);
+        out.set_item("weights", to_python(py, &policy.weights)?)?;
+        out.set_item("load_cap", to_python(py, &policy.load_cap)?)?;
+        Ok(out)
     }
 
     /// Today in the roster's time zone (Asia/Bangkok), as YYYY-MM-DD.
@@ -143,12 +172,29 @@ impl PyRoster {
     /// keeps only its hash) and when it expires.
     fn invite<'py>(&self, py: Python<'py>, expert_id: i64) -> PyResult<Bound<'py, PyAny>> {
         let invited = self.run(py, self.roster().invite(&self.actor, ExpertId(expert_id)))?;
-        let out = to_python(py, &invited)?;
-        let invitation = PyDict::new(py);
-        invitation.set_item("token", invited.token.expose())?;
-        invitation.set_item("expires_at", invited.expires_at.to_rfc3339())?;
-        out.set_item("invitation", invitation)?;
-        Ok(out)
+        with_invitation(py, &invited)
+    }
+
+    /// Sends an invited expert a new invitation; any older token that is
+    /// still pending stops working. Returns what `invite` returns.
+    fn reinvite<'py>(&self, py: Python<'py>, expert_id: i64) -> PyResult<Bound<'py, PyAny>> {
+        let invited = self.run(py, self.roster().reinvite(&self.actor, ExpertId(expert_id)))?;
+        with_invitation(py, &invited)
+    }
+
+    /// Records that an invited expert declined the invitation.
+    fn decline<'py>(
+        &self,
+        py: Python<'py>,
+        expert_id: i64,
+        reason: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let expert = self.run(
+            py,
+            self.roster()
+                .decline(&self.actor, ExpertId(expert_id), reason),
+        )?;
+        to_python(py, &expert)
     }
 
     /// Redeems an invitation token for the address it was sent to; returns
@@ -231,6 +277,93 @@ impl PyRoster {
         let request = from_python(request, "request")?;
         let shortlist = self.run(py, self.roster().preview(&self.actor, request))?;
         to_python(py, &shortlist)
+    }
+
+    /// Why an expert is not proposed for a request, or where it ranks: for
+    /// an issued request named by its key (`THA/THA-2025-07`), ranked now;
+    /// or for a shortlist that `match_request` or `preview` returned.
+    fn why_not(
+        &self,
+        py: Python<'_>,
+        request_id_or_shortlist: &Bound<'_, PyAny>,
+        expert_id: i64,
+    ) -> PyResult<String> {
+        let expert = ExpertId(expert_id);
+        let Ok(key) = request_id_or_shortlist.cast::<PyString>() else {
+            let shortlist: Shortlist = from_python_under(request_id_or_shortlist, "shortlist")?;
+            return Ok(shortlist.why_not(expert));
+        };
+        let key = key.to_str()?.to_owned();
+        let (requester, _) = split_request_key(&key).map_err(|e| validation_error(py, &e))?;
+        // The facade checks access when it ranks; checking first as well
+        // keeps a member from learning which of another's request ids exist.
+        match &self.actor {
+            Actor::Rso(_) => {}
+            Actor::Participant(code) if code == requester => {}
+            other => {
+                return Err(roster_error(
+                    py,
+                    &RosterError::Forbidden {
+                        actor: other.to_string(),
+                        action: "request experts for another member",
+                    },
+                ));
+            }
+        }
+        let store = Arc::clone(&self.shared.store);
+        let shortlist = self.run(py, async move {
+            let request = store
+                .request(&key)
+                .await?
+                .ok_or_else(|| StoreError::NotFound {
+                    entity: "request",
+                    id: key.clone(),
+                })?;
+            self.roster().preview(&self.actor, request).await
+        })?;
+        Ok(shortlist.why_not(expert))
+    }
+
+    /// The coverage of the included experts: counts per thematic node,
+    /// competency, language and nominator, and the gaps.
+    // Terms ending are listed 30 days ahead unless told, the period before a
+    // term's last day in which its reminder is queued. The defaults are
+    // literals so that Python's signature shows them.
+    #[pyo3(signature = (
+        *,
+        node_threshold = 1,
+        member_languages = None,
+        ending_within_days = 30,
+        working_level = "B2",
+        today = None,
+    ))]
+    fn coverage<'py>(
+        &self,
+        py: Python<'py>,
+        node_threshold: i64,
+        member_languages: Option<&Bound<'py, PyAny>>,
+        ending_within_days: i64,
+        working_level: &str,
+        today: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let today = match today {
+            Some(day) => parse_day(day, "today").map_err(|e| validation_error(py, &e))?,
+            None => self.roster().today(),
+        };
+        let options = CoverageArguments {
+            today,
+            node_threshold,
+            member_languages,
+            ending_within_days,
+            working_level,
+        }
+        .read(py, self.roster().membership())?;
+        let roster = self.roster();
+        let report = self.run(py, async move {
+            let experts = roster.experts(&self.actor).await?;
+            Ok(coverage(&experts, roster.taxonomy(), &options))
+        })?;
+        to_python(py, &report)
     }
 
     /// Expires lapsed terms and queues reminders of terms ending soon.
@@ -403,6 +536,27 @@ impl PyRoster {
         to_python(py, &engagement)
     }
 
+    /// Declines a proposed or accepted engagement, freeing the expert's
+    /// days.
+    fn decline_engagement<'py>(
+        &self,
+        py: Python<'py>,
+        requester: &str,
+        request_id: &str,
+        expert_id: i64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let engagement = self.run(
+            py,
+            self.roster().decline_engagement(
+                &self.actor,
+                requester,
+                request_id,
+                ExpertId(expert_id),
+            ),
+        )?;
+        to_python(py, &engagement)
+    }
+
     fn __repr__(&self) -> String {
         let today = if self.shared.clock.is_fixed() {
             format!("'{}'", self.shared.roster.today())
@@ -423,11 +577,14 @@ impl PyRoster {
         clock: Arc<DayClock>,
         runtime: Runtime,
         actor: Actor,
+        settings: MatchSettings,
     ) -> PyRoster {
-        let roster = roster_core::Roster::new(store).with_clock(clock.clone());
+        let roster =
+            settings.apply(roster_core::Roster::new(Arc::clone(&store)).with_clock(clock.clone()));
         PyRoster {
             shared: Arc::new(Shared {
                 roster,
+                store,
                 clock,
                 kind,
                 runtime,
@@ -464,6 +621,17 @@ where
         Ok(Err(err)) => Err(roster_error(py, &err)),
         Err(payload) => Err(internal_error(py, payload.as_ref())),
     }
+}
+
+/// An invited expert as `invite` returns it, with `invitation`: the token
+/// for the link and when it expires.
+fn with_invitation<'py>(py: Python<'py>, invited: &Invited) -> PyResult<Bound<'py, PyAny>> {
+    let out = to_python(py, invited)?;
+    let invitation = PyDict::new(py);
+    invitation.set_item("token", invited.token.expose())?;
+    invitation.set_item("expires_at", invited.expires_at.to_rfc3339())?;
+    out.set_item("invitation", invitation)?;
+    Ok(out)
 }
 
 /// Reads the arguments every constructor shares.

@@ -1,0 +1,240 @@
+"""Batch assignment: several requests at once, with the best total score."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+
+import roster
+
+from samples import PDF, caseworker, nomination, protection_officer, thai_request
+
+JULY = {"first": "2025-07-01", "last": "2025-07-10"}
+AUGUST = {"first": "2025-08-04", "last": "2025-08-08"}
+
+
+def request(
+    key: str, window: dict[str, str], wanted: int, candidates: dict[int, int]
+) -> dict[str, Any]:
+    return {
+        "key": key,
+        "window": window,
+        "wanted": wanted,
+        "candidates": [{"expert": e, "score": s} for e, s in candidates.items()],
+    }
+
+
+def placement(key: str, expert: int, score: int) -> dict[str, Any]:
+    return {"request": key, "expert": expert, "score": score}
+
+
+def test_the_exact_solver_gives_up_a_best_score_for_the_best_total() -> None:
+    # Expert 1 is best for both requests; giving A to expert 2 and B to
+    # expert 1 totals 185, more than the 100 of serving A first.
+    batch = [
+        request("THA/A", JULY, 1, {1: 100, 2: 90}),
+        request("IDN/B", JULY, 1, {1: 95}),
+    ]
+    assert roster.assign(batch) == {
+        "placements": [placement("THA/A", 2, 90), placement("IDN/B", 1, 95)],
+        "total": 185,
+        "optimal": True,
+        "unfilled": [],
+    }
+
+
+def test_without_overlap_an_expert_may_serve_twice() -> None:
+    batch = [
+        request("THA/A", JULY, 1, {1: 100, 2: 90}),
+        request("IDN/B", AUGUST, 1, {1: 95}),
+    ]
+    # Each expert once in the batch, whatever the days ...
+    assert roster.assign(batch)["total"] == 185
+    # ... or on every mission whose days do not overlap; 195 is the bound
+    # of each request taking its best candidate, so it is proven optimal.
+    assert roster.assign_non_overlapping(batch) == {
+        "placements": [placement("THA/A", 1, 100), placement("IDN/B", 1, 95)],
+        "total": 195,
+        "optimal": True,
+        "unfilled": [],
+    }
+
+
+def test_the_heuristic_says_when_it_is_not_proven_optimal() -> None:
+    batch = [
+        request("THA/A", JULY, 1, {1: 100, 2: 90}),
+        request("IDN/B", JULY, 1, {1: 95}),
+    ]
+    result = roster.assign_non_overlapping(batch)
+    # The greedy pass keeps expert 1 on A; 100 is below the bound of 195
+    # (and the exact 185), and the result says it is not proven.
+    assert result == {
+        "placements": [placement("THA/A", 1, 100)],
+        "total": 100,
+        "optimal": False,
+        "unfilled": [{"request": "IDN/B", "slots": 1, "reason": "candidates_placed_elsewhere"}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("solver", "optimal"),
+    # The heuristic's bound lets A take both its candidates (50 + 40 + 60),
+    # which the overlapping days forbid: 110 is best, but not proven so.
+    [(roster.assign, True), (roster.assign_non_overlapping, False)],
+    ids=["assign", "assign_non_overlapping"],
+)
+def test_unfilled_slots_give_one_entry_per_reason(solver: Any, optimal: bool) -> None:
+    batch = [
+        request("THA/A", JULY, 3, {1: 50, 2: 40}),
+        request("IDN/B", JULY, 1, {2: 60}),
+        request("PHL/C", JULY, 2, {}),
+    ]
+    assert solver(batch) == {
+        "placements": [placement("THA/A", 1, 50), placement("IDN/B", 2, 60)],
+        "total": 110,
+        "optimal": optimal,
+        "unfilled": [
+            {"request": "THA/A", "slots": 1, "reason": "too_few_candidates"},
+            {"request": "THA/A", "slots": 1, "reason": "candidates_placed_elsewhere"},
+            {"request": "PHL/C", "slots": 2, "reason": "no_candidates"},
+        ],
+    }
+
+
+@pytest.mark.parametrize("solver", [roster.assign, roster.assign_non_overlapping])
+def test_edge_batches(solver: Any) -> None:
+    empty = {"placements": [], "total": 0, "optimal": True, "unfilled": []}
+    assert solver([]) == empty
+    # A request may want nobody (its slots are already filled, say).
+    assert solver([request("THA/A", JULY, 0, {1: 10})]) == empty
+    # A candidate listed twice counts once, at the higher score; a tuple
+    # is as good as a list.
+    twice = (request("THA/A", JULY, 2, {1: 10}),)
+    twice[0]["candidates"].append({"expert": 1, "score": 30})
+    assert solver(twice) == {
+        "placements": [placement("THA/A", 1, 30)],
+        "total": 30,
+        "optimal": True,
+        "unfilled": [{"request": "THA/A", "slots": 1, "reason": "too_few_candidates"}],
+    }
+
+
+def test_shortlists_make_a_batch(office: roster.Roster) -> None:
+    ids = []
+    for nominator, profile in [("PHL", caseworker()), ("VNM", protection_officer())]:
+        expert_id = int(office.nominate(nomination(nominator, profile))["expert"])
+        office.screen(expert_id)
+        office.invite(expert_id)
+        cv = office.upload_cv(expert_id, "cv.pdf", PDF)
+        office.register(expert_id, {"profile": profile, "cv_document": cv["id"]})
+        office.include(expert_id)
+        ids.append(expert_id)
+    requests = [
+        thai_request(experts_wanted=1),
+        thai_request(id="IDN-2025-07", requester="IDN", place="IDN", experts_wanted=1),
+    ]
+    batch = []
+    for req in requests:
+        shortlist = office.preview(req)
+        batch.append(
+            {
+                "key": f"{req['requester']}/{req['id']}",
+                "window": req["window"],
+                "wanted": shortlist["wanted"],
+                "candidates": [
+                    {"expert": r["expert"], "score": r["total"]} for r in shortlist["ranked"]
+                ],
+            }
+        )
+    scores = {(b["key"], c["expert"]): c["score"] for b in batch for c in b["candidates"]}
+    assert len(scores) == 4
+    # The two experts, one to each request, in whichever order scores more.
+    best = max(
+        itertools.permutations(ids),
+        key=lambda order: sum(scores[(b["key"], e)] for b, e in zip(batch, order)),
+    )
+    result = roster.assign(batch)
+    assert result["placements"] == [
+        placement(b["key"], e, scores[(b["key"], e)]) for b, e in zip(batch, best)
+    ]
+    assert result["total"] == sum(p["score"] for p in result["placements"])
+    assert result["optimal"] is True
+    assert result["unfilled"] == []
+
+
+GOOD = request("THA/A", JULY, 1, {1: 10})
+
+
+@pytest.mark.parametrize(
+    ("batch", "fields", "fragment"),
+    [
+        ("THA/A", ["batch"], "is a string"),
+        (GOOD, ["batch"], "Sequence"),
+        ([[1, 10]], ["batch[0]"], "Mapping"),
+        ([{**GOOD, "window": None}], ["batch[0].window"], ""),
+        ([{k: v for k, v in GOOD.items() if k != "window"}], ["batch[0]"], "missing field"),
+        ([{**GOOD, "budget": 1}], ["batch[0].budget"], "unknown field `budget`"),
+        ([{**GOOD, "wanted": 70000}], ["batch[0].wanted"], "out of range"),
+        ([{**GOOD, "wanted": -1}], ["batch[0].wanted"], "out of range"),
+        ([{**GOOD, "candidates": [[1, 10]]}], ["batch[0].candidates[0]"], "Mapping"),
+        (
+            [{**GOOD, "candidates": [{"expert": 1, "score": -5}]}],
+            ["batch[0].candidates[0].score"],
+            "out of range",
+        ),
+        (
+            [{**GOOD, "candidates": [{"expert": 1, "score": 2**32}]}],
+            ["batch[0].candidates[0].score"],
+            "out of range",
+        ),
+        (
+            [{**GOOD, "candidates": [{"expert": "E-0001", "score": 1}]}],
+            ["batch[0].candidates[0].expert"],
+            "",
+        ),
+        (
+            [{**GOOD, "candidates": [{"expert": 1, "total": 1}]}],
+            ["batch[0].candidates[0].total"],
+            "unknown field `total`",
+        ),
+        (
+            [{**GOOD, "window": {"first": "2025-07-01", "last": "10 July"}}],
+            ["batch[0].window.last"],
+            "",
+        ),
+        (
+            [GOOD, {**GOOD, "window": {"first": "2025-07-10", "last": "2025-07-01"}}],
+            ["batch[1].key", "batch[1].window"],
+            "`THA/A` is also the key of batch[0]",
+        ),
+        ([{**GOOD, "key": "  "}], ["batch[0].key"], "is empty"),
+    ],
+    ids=[
+        "string",
+        "dict",
+        "request-as-list",
+        "window-none",
+        "missing-window",
+        "unknown-key",
+        "wanted-too-large",
+        "wanted-negative",
+        "candidate-as-pair",
+        "negative-score",
+        "score-too-large",
+        "expert-as-text",
+        "unknown-candidate-key",
+        "bad-day",
+        "repeated-key-and-backward-window",
+        "blank-key",
+    ],
+)
+@pytest.mark.parametrize("solver", [roster.assign, roster.assign_non_overlapping])
+def test_a_bad_batch_names_the_field(
+    solver: Any, batch: Any, fields: list[str], fragment: str
+) -> None:
+    with pytest.raises(roster.ValidationError) as caught:
+        solver(batch)
+    assert [field for field, _ in caught.value.errors] == fields
+    assert fragment in str(caught.value)

@@ -889,6 +889,29 @@ impl Roster {
         Ok(self.store.experts().await?)
     }
 
+    /// What the included experts cover, and the gaps, for targeting the
+    /// next call (see [`coverage`](crate::matching::coverage::coverage)).
+    /// The RSO reads it whole. An analyst reads the aggregates: the terms
+    /// ending soon, which name experts, are left out and only counted in
+    /// `terms_ending_count`. Anyone else is refused.
+    pub async fn coverage(
+        &self,
+        actor: &Actor,
+        options: &crate::matching::coverage::CoverageOptions,
+    ) -> Result<crate::matching::coverage::Coverage, RosterError> {
+        let whole = match actor {
+            Actor::Rso(_) => true,
+            Actor::Analyst(_) => false,
+            _ => return Err(forbidden(actor, "read the coverage report")),
+        };
+        let experts = self.store.experts().await?;
+        let mut report = crate::matching::coverage::coverage(&experts, self.taxonomy, options);
+        if !whole {
+            report.terms_ending.clear();
+        }
+        Ok(report)
+    }
+
     /// The audit trail of one expert, or of all. RSO only.
     pub async fn audit_trail(
         &self,

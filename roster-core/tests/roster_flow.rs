@@ -470,3 +470,57 @@ async fn today_is_the_roster_zone_day() {
         .set(Utc.with_ymd_and_hms(2025, 2, 28, 17, 0, 0).unwrap());
     assert_eq!(f.roster.today(), d("2025-03-01"));
 }
+
+#[tokio::test]
+async fn the_rso_reads_coverage_whole_and_an_analyst_reads_only_counts() {
+    let f = Fixture::new().await;
+    let a = f
+        .nominate(
+            "THA",
+            profile("Anong Suk", "anong@example.org", &["D.1"], "2012-01-01"),
+        )
+        .await
+        .unwrap()
+        .expert();
+    let b = f
+        .nominate(
+            "IDN",
+            profile("Budi Hartono", "budi@example.org", &["D.1.2"], "2014-01-01"),
+        )
+        .await
+        .unwrap()
+        .expert();
+    f.include(a).await;
+    f.include(b).await;
+    let options = roster_core::matching::coverage::CoverageOptions {
+        today: d("2026-02-10"),
+        node_threshold: 2,
+        working_level: roster_core::language::Level::B2,
+        member_languages: Default::default(),
+        // Both terms run a year from today.
+        ending_within_days: 400,
+    };
+    let whole = f.roster.coverage(&rso(), &options).await.unwrap();
+    assert_eq!(whole.included, 2);
+    let ending: Vec<ExpertId> = whole.terms_ending.iter().map(|t| t.expert).collect();
+    assert_eq!(ending, [a, b]);
+    assert_eq!(whole.terms_ending_count, 2);
+    let counted = whole
+        .themes
+        .iter()
+        .find(|(code, _)| code == "D.1")
+        .map(|(_, n)| *n);
+    assert_eq!(counted, Some(2));
+
+    let analyst = Actor::Analyst("a-1".into());
+    let aggregates = f.roster.coverage(&analyst, &options).await.unwrap();
+    assert!(aggregates.terms_ending.is_empty());
+    assert_eq!(aggregates.terms_ending_count, 2);
+    assert_eq!(aggregates.themes, whole.themes);
+    assert_eq!(aggregates.nominators, whole.nominators);
+
+    for actor in [Actor::Participant("THA".into()), Actor::Expert(a)] {
+        let err = f.roster.coverage(&actor, &options).await.unwrap_err();
+        assert!(matches!(err, RosterError::Forbidden { .. }), "{err:?}");
+    }
+}

@@ -127,7 +127,15 @@ def test_bad_coverage_options_name_the_field(
     assert fragment in str(caught.value)
 
 
-def test_coverage_reads_every_expert_so_needs_the_rso(office: roster.Roster) -> None:
-    for actor in [{"kind": "participant", "id": "THA"}, {"kind": "analyst", "id": "a-1"}]:
-        with pytest.raises(roster.ForbiddenError):
-            office.as_actor(actor).coverage()
+def test_an_analyst_reads_counts_and_a_member_nothing(office: roster.Roster) -> None:
+    include(office, "PHL", caseworker())
+    include(office, "VNM", protection_officer())
+    whole = office.coverage(today="2026-02-01", ending_within_days=30)
+    assert whole["terms_ending_count"] == len(whole["terms_ending"]) == 2
+    analyst = office.as_actor({"kind": "analyst", "id": "a-1"})
+    counts = analyst.coverage(today="2026-02-01", ending_within_days=30)
+    assert counts["terms_ending"] == []
+    assert counts["terms_ending_count"] == whole["terms_ending_count"]
+    assert counts["themes"] == whole["themes"]
+    with pytest.raises(roster.ForbiddenError):
+        office.as_actor({"kind": "participant", "id": "THA"}).coverage()

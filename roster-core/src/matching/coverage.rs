@@ -70,6 +70,9 @@ pub struct Coverage {
     pub language_gaps: Vec<LanguageGap>,
     /// Terms ending within the period, soonest first, then by id.
     pub terms_ending: Vec<TermEnding>,
+    /// How many terms end within the period (the length of
+    /// `terms_ending` when it is given in full).
+    pub terms_ending_count: usize,
 }
 
 /// The coverage of the included experts among `experts`.
@@ -188,6 +191,7 @@ pub fn coverage(experts: &[Expert], taxonomy: &Taxonomy, options: &CoverageOptio
         nominators,
         thin_themes,
         language_gaps,
+        terms_ending_count: terms_ending.len(),
         terms_ending,
     }
 }

@@ -328,9 +328,11 @@ class Roster:
         (nodes with fewer than ``node_threshold`` experts);
         ``language_gaps`` (``{"tag", "members"}`` for each language of
         ``member_languages`` nobody included speaks at the working level);
-        and ``terms_ending`` (``{"expert", "last_day"}`` for terms ending
+        ``terms_ending`` (``{"expert", "last_day"}`` for terms ending
         from ``today`` through ``ending_within_days`` days later, soonest
-        first). Only included experts count.
+        first) and ``terms_ending_count``. Only included experts count.
+        The RSO reads the report whole; an analyst reads it with
+        ``terms_ending`` empty (it names experts) and only its count.
 
         :param node_threshold: a node with fewer experts is a gap (0 or
             more).

@@ -15,7 +15,6 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use roster_core::error::{RosterError, StoreError};
 use roster_core::matching::Shortlist;
-use roster_core::matching::coverage::coverage;
 use roster_core::{Actor, DEFAULT_ZONE, ExpertId, Invited, MemoryStore, Store};
 use tokio::runtime::Runtime;
 
@@ -325,7 +324,8 @@ impl PyRoster {
     }
 
     /// The coverage of the included experts: counts per thematic node,
-    /// competency, language and nominator, and the gaps.
+    /// competency, language and nominator, and the gaps. The RSO reads it
+    /// whole; an analyst without the terms ending (only their count).
     // Terms ending are listed 30 days ahead unless told, the period before a
     // term's last day in which its reminder is queued. The defaults are
     // literals so that Python's signature shows them.
@@ -359,10 +359,10 @@ impl PyRoster {
         }
         .read(py, self.roster().membership())?;
         let roster = self.roster();
-        let report = self.run(py, async move {
-            let experts = roster.experts(&self.actor).await?;
-            Ok(coverage(&experts, roster.taxonomy(), &options))
-        })?;
+        let report = self.run(
+            py,
+            async move { roster.coverage(&self.actor, &options).await },
+        )?;
         to_python(py, &report)
     }
 

@@ -1445,22 +1445,16 @@ impl TopK {
 
     /// The kept experts, best first.
     fn into_hits(self) -> Vec<Hit> {
-        let mut hits: Vec<Hit> = self
-            .heap
+        // Ascending in `Reverse`: the best key first.
+        self.heap
+            .into_sorted_vec()
             .into_iter()
             .map(|Reverse(k)| Hit {
                 expert: k.id.0,
                 total: k.total,
                 recent_missions: k.recent.0,
             })
-            .collect();
-        hits.sort_by(|a, b| {
-            b.total
-                .cmp(&a.total)
-                .then(a.recent_missions.cmp(&b.recent_missions))
-                .then(a.expert.cmp(&b.expert))
-        });
-        hits
+            .collect()
     }
 }
 
@@ -1816,21 +1810,22 @@ impl Query {
     /// best.
     fn ceiling(&self, lacking: u64) -> u32 {
         let plan = &self.plan;
-        let mut sum = 0u32;
+        let p = &self.points;
+        // Tenths per need, as [`Points::thematic`] counts them.
+        let mut tenths = 0usize;
         let mut related = false;
         for [line, below, exact] in &plan.needs {
-            sum += if lacking & line != 0 {
+            tenths += if lacking & line != 0 {
                 0
             } else if lacking & below != 0 {
-                300
+                3
             } else if lacking & exact != 0 {
-                700
+                7
             } else {
-                1000
+                10
             };
             related |= lacking & line == 0;
         }
-        let thematic = sum / plan.needs.len().max(1) as u32;
         let years = if related {
             plan.years
                 .iter()
@@ -1839,32 +1834,27 @@ impl Query {
         } else {
             0
         };
-        let share = |of: usize, mask: u64| {
-            let missing = (lacking & mask).count_ones() as usize;
-            ((of.saturating_sub(missing) * 1000)
-                .checked_div(of)
-                .unwrap_or(0)) as u32
-        };
-        let competencies = share(self.competencies.len(), plan.competencies);
-        let languages = share(self.desired.len(), plan.desired);
+        let met = |of: usize, mask: u64| of.saturating_sub((lacking & mask).count_ones() as usize);
         let place = if lacking & plan.region != 0 {
             0
         } else if lacking & plan.country != 0 {
-            500
+            1
         } else {
-            1000
+            2
         };
-        let w = &self.weights;
-        [
-            (thematic, w.thematic),
-            (years, w.years),
-            (competencies, w.competencies),
-            (languages, w.languages),
-            (place, w.region),
-            (1000, w.rotation),
-        ]
-        .into_iter()
-        .fold(0u32, |t, (f, w)| t.saturating_add(f.saturating_mul(w)))
+        let sum = p.thematic.get(tenths).copied().unwrap_or(0)
+            + points(years, self.weights.years)
+            + p.competencies
+                .get(met(self.competencies.len(), plan.competencies))
+                .copied()
+                .unwrap_or(0)
+            + p.languages
+                .get(met(self.desired.len(), plan.desired))
+                .copied()
+                .unwrap_or(0)
+            + p.place[place]
+            + p.rotation[0];
+        sum.min(u64::from(u32::MAX)) as u32
     }
 }
 

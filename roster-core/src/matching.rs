@@ -550,12 +550,32 @@ pub fn filters(
             first: load_period_start(request, cap),
             last: window.last,
         };
-        let load = ctx
+        let mine: Vec<&DateRange> = ctx
             .engagements
             .iter()
-            .filter(|e| e.expert == expert.id && counts(e, &key) && e.window.overlaps(&period))
-            .count();
-        if load as u64 >= u64::from(cap.max) {
+            .filter(|e| e.expert == expert.id && counts(e, &key))
+            .map(|e| &e.window)
+            .collect();
+        let over = |period: &DateRange| {
+            let load = mine.iter().filter(|w| w.overlaps(period)).count();
+            (load as u64 >= u64::from(cap.max)).then_some((load, *period))
+        };
+        // A mission already accepted later must stay within the cap too:
+        // its own period, back from its first day, may reach this one.
+        let breach = over(&period).or_else(|| {
+            mine.iter().find_map(|x| {
+                let back = DateRange {
+                    first: days_before(x.first, cap.period_days.into()),
+                    last: x.last,
+                };
+                if window.overlaps(&back) {
+                    over(&back)
+                } else {
+                    None
+                }
+            })
+        });
+        if let Some((load, period)) = breach {
             out.push((
                 Filter::LoadCap,
                 format!(

@@ -13,6 +13,7 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use common::{d, profile, request, rso};
 use roster_core::clock::{Clock, FixedClock};
 use roster_core::lifecycle::{AuditDraft, AuditEntry};
+use roster_core::matching::index::MatchIndex;
 use roster_core::matching::{
     self, Context, CustomPart, EmptyBecause, Filter, Flag, LoadCap, MatchPolicy, WeightedPart,
 };
@@ -401,6 +402,77 @@ fn only_accepted_and_completed_missions_count_toward_the_load_cap() {
         list.why_not(ExpertId(3)),
         "E-0003 was removed by the filter \"load cap\": 1 accepted or completed mission between 2024-07-01 and 2025-07-10; the cap is 1 per 365 days"
     );
+}
+
+#[test]
+fn missions_accepted_later_in_the_period_count_toward_the_load_cap() {
+    // Accepting November, then October, then July must not put three
+    // missions in one rolling year when the cap is two.
+    let experts: Vec<Expert> = (1..=3).map(|id| expert(id, "IDN")).collect();
+    let engagements = [
+        engagement(
+            1,
+            "IDN/OCT",
+            ("2025-10-06", "2025-10-10"),
+            EngagementState::Accepted,
+        ),
+        engagement(
+            1,
+            "IDN/NOV",
+            ("2025-11-03", "2025-11-07"),
+            EngagementState::Accepted,
+        ),
+        engagement(
+            2,
+            "IDN/NOV",
+            ("2025-11-03", "2025-11-07"),
+            EngagementState::Accepted,
+        ),
+        // More than a year after the request: its period does not reach it.
+        engagement(
+            3,
+            "IDN/OCT26",
+            ("2026-10-06", "2026-10-10"),
+            EngagementState::Accepted,
+        ),
+        engagement(
+            3,
+            "IDN/NOV26",
+            ("2026-11-03", "2026-11-07"),
+            EngagementState::Accepted,
+        ),
+    ];
+    let policy = MatchPolicy {
+        load_cap: Some(LoadCap {
+            max: 2,
+            period_days: 365,
+        }),
+        ..MatchPolicy::default()
+    };
+    let request = thai_request();
+    let list = rank_among(&policy, &request, &experts, &engagements);
+    let excluded: Vec<(i64, Filter)> = list
+        .excluded
+        .iter()
+        .map(|e| (e.expert.0, e.filter))
+        .collect();
+    assert_eq!(excluded, [(1, Filter::LoadCap)]);
+    assert_eq!(
+        list.why_not(ExpertId(1)),
+        "E-0001 was removed by the filter \"load cap\": 2 accepted or completed missions between 2024-11-03 and 2025-11-07; the cap is 2 per 365 days"
+    );
+    let membership = Membership::bundled();
+    let index = MatchIndex::build(
+        &experts,
+        &engagements,
+        Taxonomy::current(),
+        &membership,
+        d("2025-06-01"),
+    );
+    let hits = index.rank(&request, &policy, &membership, 10).unwrap().hits;
+    let mut ids: Vec<i64> = hits.iter().map(|h| h.expert.0).collect();
+    ids.sort();
+    assert_eq!(ids, [2, 3]);
 }
 
 #[test]

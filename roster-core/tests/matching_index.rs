@@ -301,12 +301,17 @@ fn hard_filters_failed(
         failed.push(Filter::Engaged);
     }
     if let Some(cap) = policy.load_cap {
-        let since = window.first - Days::new(u64::from(cap.period_days));
-        let load = booked
-            .iter()
-            .filter(|e| e.window.last >= since && e.window.first <= window.last)
-            .count();
-        if load >= cap.max as usize {
+        // With the mission added, no period running back `period_days`
+        // from a mission's first day through its last day that holds the
+        // new mission may hold more than `max` missions.
+        let mut all: Vec<DateRange> = booked.iter().map(|e| e.window).collect();
+        all.push(window);
+        let over = all.iter().any(|anchor| {
+            let since = anchor.first - Days::new(u64::from(cap.period_days));
+            let within = |w: &DateRange| w.last >= since && w.first <= anchor.last;
+            within(&window) && all.iter().filter(|w| within(w)).count() > cap.max as usize
+        });
+        if over {
             failed.push(Filter::LoadCap);
         }
     }

@@ -951,12 +951,27 @@ impl MatchIndex {
             return 3;
         }
         if let Some((cap, from)) = q.cap {
+            let max = u64::from(cap.max);
             let load = bookings
                 .iter()
                 .filter(other)
                 .filter(|b| b.first <= q.last && from <= b.last)
                 .count();
-            if load as u64 >= u64::from(cap.max) {
+            // As the reference: a later mission's own period may reach
+            // this one.
+            let period = i32::try_from(cap.period_days).unwrap_or(i32::MAX);
+            let later = bookings.iter().filter(other).any(|x| {
+                let back = x.first.saturating_sub(period);
+                q.first <= x.last
+                    && back <= q.last
+                    && bookings
+                        .iter()
+                        .filter(other)
+                        .filter(|b| b.first <= x.last && back <= b.last)
+                        .count() as u64
+                        >= max
+            });
+            if load as u64 >= max || later {
                 return 4;
             }
         }

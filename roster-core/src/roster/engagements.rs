@@ -69,8 +69,9 @@ impl Roster {
 
     /// Confirms a proposed engagement; from now on it holds the expert's days
     /// and counts for rotation and the load cap. The filters are checked
-    /// again, so two proposals cannot together breach the cap. An RSO
-    /// officer, the requesting member or the expert.
+    /// again, so accepting proposals one after another, in any date order,
+    /// never breaches the cap. An RSO officer, the requesting member or the
+    /// expert.
     pub async fn accept(
         &self,
         actor: &Actor,
@@ -93,6 +94,10 @@ impl Roster {
             );
         }
         engagement.state = EngagementState::Accepted;
+        // Known gap: the cap is checked here, outside the store's
+        // transaction; two accepts for one expert at the same instant can
+        // both pass it. The stores refuse only overlapping days. Closing it
+        // needs the cap checked inside the update, per store.
         let engagement = self.store.update_engagement(&engagement).await?;
         tracing::info!(request = %engagement.request_id, expert = %expert, "engagement accepted");
         Ok(engagement)

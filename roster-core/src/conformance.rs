@@ -37,6 +37,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crate::error::StoreError;
 use crate::language::Level;
 use crate::lifecycle::{AuditDraft, AuditEntry, ChainReport, GENESIS, Status, Term, verify_chain};
+use crate::matching::{CapBreach, LoadCap};
 use crate::model::{
     Availability, Call, DateRange, Engagement, EngagementState, ExperiencePeriod, Expert, ExpertId,
     LanguageSkill, MissionFeedback, MissionRequest, NameOrder, NominationRecord, Organisation,
@@ -150,6 +151,8 @@ macro_rules! conformance_tests {
             overlapping_blocking_engagements_are_refused,
             non_blocking_engagements_may_overlap,
             concurrent_overlapping_engagements_store_one,
+            capped_update_refuses_a_full_period_and_changes_nothing,
+            concurrent_capped_accepts_store_one,
             engagements_filter_and_order,
             engagement_needs_a_stored_expert_and_request,
             completed_engagement_without_feedback_reads_none,
@@ -1132,6 +1135,198 @@ pub async fn concurrent_overlapping_engagements_store_one(store: &dyn Store) {
     }
     assert_eq!(stored, 1, "concurrent overlapping bookings");
     assert_eq!(ok(store.engagements(None).await, "engagements").len(), 1);
+}
+
+/// `update_engagement_capped` counts the expert's other accepted and
+/// completed engagements by the rule of
+/// [`load_cap_breach`](crate::matching::load_cap_breach): a full period
+/// back from the new mission's first day, or from a mission accepted later
+/// whose own period reaches it, fails with `LoadCap` giving the cap and the
+/// period, and nothing changes; a free period, a higher cap, an engagement
+/// that holds no days and another expert's bookings pass.
+pub async fn capped_update_refuses_a_full_period_and_changes_nothing(store: &dyn Store) {
+    let ana = create(store, "ana@example.org").await;
+    let bo = create(store, "bo@example.org").await;
+    let july = saved_request(store, "R-1", "2025-07-01", "2025-07-10").await;
+    let august = saved_request(store, "R-2", "2025-08-04", "2025-08-08").await;
+    let may = saved_request(store, "R-3", "2025-05-01", "2025-05-05").await;
+    let next_year = saved_request(store, "R-4", "2026-08-01", "2026-08-05").await;
+    let one = LoadCap {
+        max: 1,
+        period_days: 365,
+    };
+    ok(
+        store
+            .create_engagement(&engage(&july, ana.id, EngagementState::Accepted))
+            .await,
+        "create_engagement",
+    );
+    // Bo's booking on the same days counts only for Bo.
+    ok(
+        store
+            .create_engagement(&engage(&july, bo.id, EngagementState::Completed))
+            .await,
+        "create_engagement",
+    );
+    let mut proposals = Vec::new();
+    for req in [&august, &may, &next_year] {
+        proposals.push(ok(
+            store
+                .create_engagement(&engage(req, ana.id, EngagementState::Proposed))
+                .await,
+            "create_engagement",
+        ));
+    }
+    let before = snapshot(store).await;
+
+    // August: July lies in the 365 days back from 4 August.
+    // May: it lies in July's own period, back from 1 July.
+    for (proposal, period) in [
+        (&proposals[0], range("2024-08-04", "2025-08-08")),
+        (&proposals[1], range("2024-07-01", "2025-07-10")),
+    ] {
+        let accepted = Engagement {
+            state: EngagementState::Accepted,
+            ..proposal.clone()
+        };
+        let refused = store.update_engagement_capped(&accepted, one).await;
+        let message = refused.as_ref().err().map(ToString::to_string);
+        match refused {
+            Err(StoreError::LoadCap { id, breach }) => {
+                assert_eq!(id, accepted.id());
+                assert_eq!(
+                    breach,
+                    CapBreach {
+                        cap: one,
+                        load: 1,
+                        period,
+                    }
+                );
+            }
+            other => panic!("capped accept in a full period: expected LoadCap, got {other:?}"),
+        }
+        assert_eq!(
+            message.as_deref(),
+            Some(
+                format!(
+                    "engagement {} would take its expert over the load cap: 1 accepted or \
+                     completed mission between {} and {}; the cap is 1 per 365 days",
+                    accepted.id(),
+                    period.first,
+                    period.last
+                )
+                .as_str()
+            )
+        );
+        assert_eq!(snapshot(store).await, before);
+    }
+
+    // A year later the period is free; with room for two, August fits; a
+    // declined engagement holds no days and always passes.
+    let later = ok(
+        store
+            .update_engagement_capped(
+                &Engagement {
+                    state: EngagementState::Accepted,
+                    ..proposals[2].clone()
+                },
+                one,
+            )
+            .await,
+        "update_engagement_capped",
+    );
+    assert_eq!((later.state, later.version), (EngagementState::Accepted, 2));
+    let two = LoadCap { max: 2, ..one };
+    let august_accepted = ok(
+        store
+            .update_engagement_capped(
+                &Engagement {
+                    state: EngagementState::Accepted,
+                    ..proposals[0].clone()
+                },
+                two,
+            )
+            .await,
+        "update_engagement_capped",
+    );
+    assert_eq!(august_accepted.version, 2);
+    let declined = ok(
+        store
+            .update_engagement_capped(
+                &Engagement {
+                    state: EngagementState::Declined,
+                    ..proposals[1].clone()
+                },
+                one,
+            )
+            .await,
+        "update_engagement_capped",
+    );
+    assert_eq!(declined.version, 2);
+    let states: Vec<(String, EngagementState)> =
+        ok(store.engagements(Some(ana.id)).await, "engagements")
+            .into_iter()
+            .map(|e| (e.request_id, e.state))
+            .collect();
+    assert_eq!(
+        states,
+        [
+            (july.key(), EngagementState::Accepted),
+            (august.key(), EngagementState::Accepted),
+            (may.key(), EngagementState::Declined),
+            (next_year.key(), EngagementState::Accepted),
+        ]
+    );
+}
+
+/// Two capped accepts for one expert at once, on missions that share no
+/// day but fall in one period under a cap of one: exactly one is stored,
+/// the other fails with `LoadCap`. Run for many experts in turn, so that a
+/// check made outside the write's transaction would show.
+pub async fn concurrent_capped_accepts_store_one(store: &dyn Store) {
+    const ROUNDS: usize = 20;
+    let one = LoadCap {
+        max: 1,
+        period_days: 365,
+    };
+    let july = saved_request(store, "R-1", "2025-07-01", "2025-07-10").await;
+    let august = saved_request(store, "R-2", "2025-08-04", "2025-08-08").await;
+    for round in 0..ROUNDS {
+        let expert = create(store, &format!("expert{round}@example.org")).await;
+        let mut accepted = Vec::new();
+        for req in [&july, &august] {
+            let proposal = ok(
+                store
+                    .create_engagement(&engage(req, expert.id, EngagementState::Proposed))
+                    .await,
+                "create_engagement",
+            );
+            accepted.push(Engagement {
+                state: EngagementState::Accepted,
+                ..proposal
+            });
+        }
+        let (a, b) = tokio::join!(
+            store.update_engagement_capped(&accepted[0], one),
+            store.update_engagement_capped(&accepted[1], one)
+        );
+        let mut stored = Vec::new();
+        for result in [a, b] {
+            match result {
+                Ok(engagement) => stored.push(engagement),
+                Err(StoreError::LoadCap { breach, .. }) => {
+                    assert_eq!((breach.cap, breach.load), (one, 1), "round {round}");
+                }
+                Err(other) => panic!("round {round}: not a load cap refusal: {other:?}"),
+            }
+        }
+        assert_eq!(stored.len(), 1, "round {round}: accepts stored");
+        let held: Vec<Engagement> = ok(store.engagements(Some(expert.id)).await, "engagements")
+            .into_iter()
+            .filter(Engagement::blocks)
+            .collect();
+        assert_eq!(held, stored, "round {round}: engagements holding days");
+    }
 }
 
 /// `engagements` lists by request id (compared as Unicode scalar values,

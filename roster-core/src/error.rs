@@ -8,6 +8,7 @@ use std::fmt;
 
 use crate::documents::DocumentError;
 use crate::lifecycle::Status;
+use crate::matching::CapBreach;
 use crate::model::ExpertId;
 use crate::taxonomy::UnknownCode;
 
@@ -97,6 +98,17 @@ pub enum StoreError {
         entity: &'static str,
         /// Which key collided (never its value).
         key: &'static str,
+    },
+    /// Accepting the engagement would take its expert over the load cap:
+    /// the expert's other accepted or completed missions already fill a
+    /// period the engagement falls in. The message gives the cap, the
+    /// period and its load.
+    #[error("engagement {id} would take its expert over the load cap: {breach}")]
+    LoadCap {
+        /// The engagement's id, `requester/request/expert`.
+        id: String,
+        /// The cap and the full period.
+        breach: CapBreach,
     },
     /// No record with this id.
     #[error("{entity} {id} not found")]

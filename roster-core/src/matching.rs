@@ -111,6 +111,37 @@ pub struct LoadCap {
     pub period_days: u32,
 }
 
+/// Where a mission would take an expert over a [`LoadCap`]: a rolling period
+/// that already holds `cap.max` or more of the expert's accepted or
+/// completed missions. [`load_cap_breach`] finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CapBreach {
+    /// The cap that would be exceeded.
+    pub cap: LoadCap,
+    /// Accepted or completed missions already in `period`, the new one
+    /// not counted.
+    pub load: usize,
+    /// The full period: `cap.period_days` days back from the first day of
+    /// the new mission or of a mission accepted later, through that
+    /// mission's last day.
+    pub period: DateRange,
+}
+
+impl fmt::Display for CapBreach {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} accepted or completed mission{} between {} and {}; the cap is {} per {} days",
+            self.load,
+            if self.load == 1 { "" } else { "s" },
+            self.period.first,
+            self.period.last,
+            self.cap.max,
+            self.cap.period_days
+        )
+    }
+}
+
 /// How requests are matched: weights, an optional load cap and custom parts.
 #[derive(Debug, Clone, Default)]
 pub struct MatchPolicy {
@@ -482,6 +513,56 @@ pub fn load_period_start(request: &MissionRequest, cap: LoadCap) -> NaiveDate {
     days_before(request.window.first, cap.period_days.into())
 }
 
+/// The load cap rule: whether a mission of `expert` on `window`, for the
+/// request whose [key](MissionRequest::key) is `key`, would take the expert
+/// over `cap`, and where.
+///
+/// Of `engagements`, only the expert's accepted or completed ones on other
+/// requests count. The period from `cap.period_days` days before the
+/// mission's first day through its last day must hold fewer than `cap.max`
+/// of them; so must the period of every counted mission whose own period
+/// (back from its first day through its last day) reaches the new mission,
+/// so that accepting a later mission first cannot let an earlier one
+/// through. The matching filter and every store's
+/// [`update_engagement_capped`](crate::store::MissionStore::update_engagement_capped)
+/// apply this one function.
+pub fn load_cap_breach<'a>(
+    cap: LoadCap,
+    expert: ExpertId,
+    key: &str,
+    window: &DateRange,
+    engagements: impl IntoIterator<Item = &'a Engagement>,
+) -> Option<CapBreach> {
+    let mine: Vec<&DateRange> = engagements
+        .into_iter()
+        .filter(|e| e.expert == expert && counts(e, key))
+        .map(|e| &e.window)
+        .collect();
+    let over = |period: DateRange| {
+        let load = mine.iter().filter(|w| w.overlaps(&period)).count();
+        (load as u64 >= u64::from(cap.max)).then_some(CapBreach { cap, load, period })
+    };
+    let own = DateRange {
+        first: days_before(window.first, cap.period_days.into()),
+        last: window.last,
+    };
+    // A mission already accepted later must stay within the cap too: its
+    // own period, back from its first day, may reach this one.
+    over(own).or_else(|| {
+        mine.iter().find_map(|x| {
+            let back = DateRange {
+                first: days_before(x.first, cap.period_days.into()),
+                last: x.last,
+            };
+            if window.overlaps(&back) {
+                over(back)
+            } else {
+                None
+            }
+        })
+    })
+}
+
 /// `days` days before `day`, saturating at the start of the calendar.
 fn days_before(day: NaiveDate, days: u64) -> NaiveDate {
     day.checked_sub_days(chrono::Days::new(days))
@@ -545,49 +626,10 @@ pub fn filters(
             ),
         ));
     }
-    if let Some(cap) = ctx.policy.load_cap {
-        let period = DateRange {
-            first: load_period_start(request, cap),
-            last: window.last,
-        };
-        let mine: Vec<&DateRange> = ctx
-            .engagements
-            .iter()
-            .filter(|e| e.expert == expert.id && counts(e, &key))
-            .map(|e| &e.window)
-            .collect();
-        let over = |period: &DateRange| {
-            let load = mine.iter().filter(|w| w.overlaps(period)).count();
-            (load as u64 >= u64::from(cap.max)).then_some((load, *period))
-        };
-        // A mission already accepted later must stay within the cap too:
-        // its own period, back from its first day, may reach this one.
-        let breach = over(&period).or_else(|| {
-            mine.iter().find_map(|x| {
-                let back = DateRange {
-                    first: days_before(x.first, cap.period_days.into()),
-                    last: x.last,
-                };
-                if window.overlaps(&back) {
-                    over(&back)
-                } else {
-                    None
-                }
-            })
-        });
-        if let Some((load, period)) = breach {
-            out.push((
-                Filter::LoadCap,
-                format!(
-                    "{load} accepted or completed mission{} between {} and {}; the cap is {} per {} days",
-                    if load == 1 { "" } else { "s" },
-                    period.first,
-                    period.last,
-                    cap.max,
-                    cap.period_days
-                ),
-            ));
-        }
+    if let Some(cap) = ctx.policy.load_cap
+        && let Some(breach) = load_cap_breach(cap, expert.id, &key, &window, ctx.engagements)
+    {
+        out.push((Filter::LoadCap, breach.to_string()));
     }
     for need in &request.required_languages {
         match expert.profile.level_in(&need.tag) {

@@ -9,11 +9,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::error::StoreError;
 use crate::lifecycle::{AuditDraft, AuditEntry, GENESIS, Status};
+use crate::matching::LoadCap;
 use crate::model::{Call, Engagement, Expert, ExpertId, MissionRequest};
 use crate::store::{
     CallStore, ExpertStore, Invitation, InvitationStore, IssuedInvitation, MissionStore, NewExpert,
     NewInvitation, NewRevocationRequest, Notice, Outbox, OutboxMessage, RevocationDecision,
-    RevocationRequest, RevocationStore,
+    RevocationRequest, RevocationStore, check_load_cap,
 };
 
 /// A store that keeps everything in memory.
@@ -50,6 +51,43 @@ impl MemoryStore {
 }
 
 impl Inner {
+    /// The checks and the write of `update_engagement`, with the load cap
+    /// when given, on the locked store.
+    fn replace_engagement(
+        &mut self,
+        engagement: &Engagement,
+        cap: Option<LoadCap>,
+    ) -> Result<Engagement, StoreError> {
+        let key = (engagement.request_id.clone(), engagement.expert);
+        let current = match self.engagements.get(&key) {
+            Some(stored) => stored.version,
+            None => {
+                return Err(StoreError::NotFound {
+                    entity: "engagement",
+                    id: engagement.id(),
+                });
+            }
+        };
+        if current != engagement.version {
+            return Err(StoreError::Conflict {
+                entity: "engagement",
+                id: engagement.id(),
+                expected: engagement.version,
+                current,
+            });
+        }
+        check_overlap(&self.engagements, engagement)?;
+        if let Some(cap) = cap {
+            check_load_cap(engagement, cap, self.engagements.values())?;
+        }
+        let stored = Engagement {
+            version: current + 1,
+            ..engagement.clone()
+        };
+        self.engagements.insert(key, stored.clone());
+        Ok(stored)
+    }
+
     fn append_audit(&mut self, expert: ExpertId, change: AuditDraft) {
         let seq = self.audit.len() as i64 + 1;
         let prev = self
@@ -299,32 +337,15 @@ impl MissionStore for MemoryStore {
     }
 
     async fn update_engagement(&self, engagement: &Engagement) -> Result<Engagement, StoreError> {
-        let mut inner = self.lock();
-        let key = (engagement.request_id.clone(), engagement.expert);
-        let current = match inner.engagements.get(&key) {
-            Some(stored) => stored.version,
-            None => {
-                return Err(StoreError::NotFound {
-                    entity: "engagement",
-                    id: engagement.id(),
-                });
-            }
-        };
-        if current != engagement.version {
-            return Err(StoreError::Conflict {
-                entity: "engagement",
-                id: engagement.id(),
-                expected: engagement.version,
-                current,
-            });
-        }
-        check_overlap(&inner.engagements, engagement)?;
-        let stored = Engagement {
-            version: current + 1,
-            ..engagement.clone()
-        };
-        inner.engagements.insert(key, stored.clone());
-        Ok(stored)
+        self.lock().replace_engagement(engagement, None)
+    }
+
+    async fn update_engagement_capped(
+        &self,
+        engagement: &Engagement,
+        cap: LoadCap,
+    ) -> Result<Engagement, StoreError> {
+        self.lock().replace_engagement(engagement, Some(cap))
     }
 
     async fn engagements(&self, expert: Option<ExpertId>) -> Result<Vec<Engagement>, StoreError> {

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
 use crate::lifecycle::{AuditDraft, AuditEntry, Status, Term};
+use crate::matching::{LoadCap, load_cap_breach};
 use crate::model::{Call, Engagement, Expert, ExpertId, MissionRequest, NominationRecord, Profile};
 
 /// An expert before the store gives it an id.
@@ -107,9 +108,52 @@ pub trait MissionStore: Send + Sync {
     /// update changes nothing.
     async fn update_engagement(&self, engagement: &Engagement) -> Result<Engagement, StoreError>;
 
+    /// As [`update_engagement`](MissionStore::update_engagement), and, in
+    /// the same transaction, fails with [`StoreError::LoadCap`] when the
+    /// engagement holds days (accepted or completed) and the expert's other
+    /// engagements already fill `cap` by the rule of [`load_cap_breach`].
+    /// The check and the write are one atomic step: of two such updates
+    /// for one expert at once, the second sees the first. A refused update
+    /// changes nothing.
+    async fn update_engagement_capped(
+        &self,
+        engagement: &Engagement,
+        cap: LoadCap,
+    ) -> Result<Engagement, StoreError>;
+
     /// Engagements, of one expert or of all, ordered by request id then
     /// expert.
     async fn engagements(&self, expert: Option<ExpertId>) -> Result<Vec<Engagement>, StoreError>;
+}
+
+/// The load cap check of
+/// [`update_engagement_capped`](MissionStore::update_engagement_capped),
+/// for adapters to run inside their transaction: refuses with
+/// [`StoreError::LoadCap`] an engagement that holds days when the stored
+/// `engagements` already fill `cap` by the rule of [`load_cap_breach`]
+/// (other experts' engagements, and the engagement's own stored version,
+/// are ignored). An engagement that holds no days always passes.
+pub fn check_load_cap<'a>(
+    engagement: &Engagement,
+    cap: LoadCap,
+    engagements: impl IntoIterator<Item = &'a Engagement>,
+) -> Result<(), StoreError> {
+    if !engagement.blocks() {
+        return Ok(());
+    }
+    match load_cap_breach(
+        cap,
+        engagement.expert,
+        &engagement.request_id,
+        &engagement.window,
+        engagements,
+    ) {
+        Some(breach) => Err(StoreError::LoadCap {
+            id: engagement.id(),
+            breach,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// An invitation to issue: only the token's hash is given to the store.

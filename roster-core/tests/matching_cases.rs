@@ -633,7 +633,9 @@ fn monthly(n: u32) -> MissionRequest {
 }
 
 /// A memory store that remembers the key of every request it stored, so a
-/// test can count the records a sequence of calls made.
+/// test can count the records a sequence of calls made. It lets other
+/// tasks run before each engagement update, so that two accepts polled
+/// together both rank before either writes.
 #[derive(Default)]
 struct Recording {
     inner: MemoryStore,
@@ -665,7 +667,17 @@ impl MissionStore for Recording {
     }
 
     async fn update_engagement(&self, engagement: &Engagement) -> Result<Engagement, StoreError> {
+        tokio::task::yield_now().await;
         self.inner.update_engagement(engagement).await
+    }
+
+    async fn update_engagement_capped(
+        &self,
+        engagement: &Engagement,
+        cap: LoadCap,
+    ) -> Result<Engagement, StoreError> {
+        tokio::task::yield_now().await;
+        self.inner.update_engagement_capped(engagement, cap).await
     }
 
     async fn engagements(&self, expert: Option<ExpertId>) -> Result<Vec<Engagement>, StoreError> {
@@ -900,6 +912,59 @@ async fn bl22_rotation_load_cap_and_idempotent_issues() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("load cap"), "{err}");
+}
+
+/// Two accepts for one expert at once, on missions a month apart under a
+/// cap of one per 365 days: both pass the ranking before either writes,
+/// and the store, checking the cap as it writes, refuses the second with
+/// an error on `expert` that gives the cap and the full period.
+#[tokio::test]
+async fn accepts_at_once_for_one_expert_keep_the_load_cap() {
+    let (roster, store, ids) = xyz_roster().await;
+    let roster = roster.with_load_cap(LoadCap {
+        max: 1,
+        period_days: 365,
+    });
+    let thai = Actor::Participant("THA".into());
+    let x = ids[0];
+    let (may, june) = (monthly(1), monthly(2));
+    for req in [&may, &june] {
+        roster.match_request(&thai, req.clone()).await.unwrap();
+        roster.propose(&rso(), "THA", &req.id, x).await.unwrap();
+    }
+    let (a, b) = tokio::join!(
+        roster.accept(&thai, "THA", &may.id, x),
+        roster.accept(&thai, "THA", &june.id, x)
+    );
+    // Which one writes first is up to the scheduler; either way the full
+    // period runs 365 days back from 1 June through 5 June.
+    let (winner, loser, refused) = match (a, b) {
+        (Ok(won), Err(RosterError::Validation(e))) => (won, &june, e),
+        (Err(RosterError::Validation(e)), Ok(won)) => (won, &may, e),
+        other => panic!("expected one accept and one refusal on a field, got {other:?}"),
+    };
+    assert_eq!(winner.state, EngagementState::Accepted);
+    assert_eq!(refused.field.as_str(), "expert");
+    assert_eq!(
+        refused.message,
+        format!(
+            "{x} was removed by the filter \"load cap\": 1 accepted or completed mission \
+             between 2025-06-01 and 2026-06-05; the cap is 1 per 365 days"
+        )
+    );
+    let held: Vec<(String, EngagementState, u64)> = store
+        .engagements(Some(x))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.request_id, e.state, e.version))
+        .collect();
+    let mut want = vec![
+        (winner.request_id.clone(), EngagementState::Accepted, 2),
+        (loser.key(), EngagementState::Proposed, 1),
+    ];
+    want.sort_by(|p, q| p.0.cmp(&q.0));
+    assert_eq!(held, want);
 }
 
 /// Previews `req` twice and checks that neither stored anything: the

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +17,20 @@ THAI = {"kind": "participant", "id": "THA"}
 REQUEST = "THA-2025-07"
 
 
-def accepted(r: roster.Roster) -> int:
-    """Includes the caseworker, issues the Thai request and books her on it."""
+def included(r: roster.Roster) -> int:
+    """Nominates, registers and includes the caseworker."""
     expert_id = int(r.nominate(nomination("PHL", caseworker()))["expert"])
     r.screen(expert_id)
     r.invite(expert_id)
     cv = r.upload_cv(expert_id, "cv.pdf", PDF)
     r.register(expert_id, {"profile": caseworker(), "cv_document": cv["id"]})
     r.include(expert_id)
+    return expert_id
+
+
+def accepted(r: roster.Roster) -> int:
+    """Includes the caseworker, issues the Thai request and books her on it."""
+    expert_id = included(r)
     r.match_request(thai_request())
     proposed = r.propose("THA", REQUEST, expert_id)
     assert (proposed["state"], proposed["version"]) == ("proposed", 1)
@@ -190,3 +198,50 @@ def test_who_may_decline_and_what(office: roster.Roster) -> None:
         office.decline_engagement("THA", REQUEST, expert_id)
     assert done.value.field == "state"
     assert done.value.message.endswith("is completed and cannot be declined")
+
+
+def accept_after(
+    start: threading.Barrier, r: roster.Roster, request_id: str, expert_id: int
+) -> dict[str, Any] | roster.RosterError:
+    """Thailand accepts once both threads are ready; the outcome either way."""
+    start.wait(timeout=10)
+    try:
+        return r.as_actor(THAI).accept("THA", request_id, expert_id)
+    except roster.RosterError as err:
+        return err
+
+
+def test_accepts_at_once_keep_the_load_cap(store: str, tmp_path: Path) -> None:
+    # Two missions a month apart, under a cap of one per 365 days, accepted
+    # from two threads at once: however the calls interleave, one is booked
+    # and the other refused on `expert`, with the cap and the full period.
+    cap = {"max": 1, "period_days": 365}
+    august = thai_request(id="THA-2025-08", window={"first": "2025-08-04", "last": "2025-08-08"})
+    for round_ in range(10):
+        if store == "memory":
+            r = roster.Roster.in_memory(TODAY, load_cap=cap)
+        else:
+            r = roster.Roster.open_sqlite(tmp_path / f"roster-{round_}.db", TODAY, load_cap=cap)
+        r.open_call(CALL_2025)
+        expert_id = included(r)
+        for request in [thai_request(), august]:
+            r.match_request(request)
+            r.propose("THA", request["id"], expert_id)
+        start = threading.Barrier(2)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            calls = [
+                pool.submit(accept_after, start, r, request_id, expert_id)
+                for request_id in [REQUEST, "THA-2025-08"]
+            ]
+            outcomes = [call.result(timeout=60) for call in calls]
+        booked = [o for o in outcomes if isinstance(o, dict)]
+        refused = [o for o in outcomes if isinstance(o, roster.RosterError)]
+        assert [b["state"] for b in booked] == ["accepted"], outcomes
+        assert len(refused) == 1, outcomes
+        error = refused[0]
+        assert isinstance(error, roster.ValidationError), outcomes
+        assert error.field == "expert"
+        assert error.message == (
+            f'expert: E-{expert_id:04d} was removed by the filter "load cap": 1 accepted '
+            "or completed mission between 2024-08-04 and 2025-08-08; the cap is 1 per 365 days"
+        )

@@ -8,12 +8,12 @@
 //! take their locks up front: a write that adds audit entries first locks
 //! the audit table, so entries are numbered without gaps in commit order,
 //! and a booking first locks its expert's row, so two overlapping bookings
-//! cannot both pass the overlap check. The database enforces the same rule
-//! itself with an exclusion constraint on the booked days (extension
-//! `btree_gist`, installed in schema `public`). A write transaction that
-//! fails with a serialisation failure (40001) or deadlock (40P01) is run
-//! again, at most three more times after a short random wait; nothing else
-//! is retried.
+//! cannot both pass the overlap check, nor two acceptances the load cap.
+//! The database enforces the overlap rule itself too, with an exclusion
+//! constraint on the booked days (extension `btree_gist`, installed in
+//! schema `public`). A write transaction that fails with a serialisation
+//! failure (40001) or deadlock (40P01) is run again, at most three more
+//! times after a short random wait; nothing else is retried.
 //!
 //! Connections use the time zone UTC, so that a timestamp without an offset
 //! means UTC, and [`PgStore::migrate`] refuses a schema in which a roster
@@ -40,8 +40,9 @@ use futures_core::Stream;
 use futures_util::StreamExt as _;
 use roster_core::StoreError;
 use roster_core::lifecycle::{AuditDraft, AuditEntry, GENESIS, Status, chain_hash};
+use roster_core::matching::LoadCap;
 use roster_core::model::{Call, DateRange, Engagement, Expert, ExpertId, MissionRequest};
-use roster_core::store::{CallStore, ExpertStore, MissionStore, NewExpert};
+use roster_core::store::{CallStore, ExpertStore, MissionStore, NewExpert, check_load_cap};
 use sqlx::error::ErrorKind;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, Transaction};
@@ -565,7 +566,19 @@ impl MissionStore for PgStore {
     async fn update_engagement(&self, engagement: &Engagement) -> Result<Engagement, StoreError> {
         retrying!(is_retryable, {
             let mut tx = self.begin().await?;
-            let result = update_engagement(&mut tx, engagement).await;
+            let result = update_engagement(&mut tx, engagement, None).await;
+            finish(tx, result).await
+        })
+    }
+
+    async fn update_engagement_capped(
+        &self,
+        engagement: &Engagement,
+        cap: LoadCap,
+    ) -> Result<Engagement, StoreError> {
+        retrying!(is_retryable, {
+            let mut tx = self.begin().await?;
+            let result = update_engagement(&mut tx, engagement, Some(cap)).await;
             finish(tx, result).await
         })
     }
@@ -793,7 +806,8 @@ async fn update_call(conn: &mut PgConnection, call: &Call) -> Result<Call, Store
 }
 
 /// Locks the expert's row, so that bookings of one expert queue and the
-/// overlap check after it sees every booking committed before this one.
+/// overlap and load cap checks after it see every booking committed
+/// before this one.
 async fn lock_expert(conn: &mut PgConnection, expert: ExpertId) -> Result<(), StoreError> {
     let found: Option<i64> = sqlx::query_scalar("SELECT id FROM experts WHERE id = $1 FOR UPDATE")
         .bind(expert.0)
@@ -835,6 +849,27 @@ async fn check_overlap(conn: &mut PgConnection, engagement: &Engagement) -> Resu
         }
     }
     Ok(())
+}
+
+/// Every engagement of `expert`, for the load cap check. Run after
+/// [`lock_expert`], so every booking committed before this one is seen
+/// and none can slip in before the write.
+async fn expert_engagements(
+    conn: &mut PgConnection,
+    expert: ExpertId,
+) -> Result<Vec<Engagement>, StoreError> {
+    sqlx::query(
+        "SELECT request_id, expert_id, first_day, last_day, state, version,
+                feedback_rating, feedback_comment, feedback_by, feedback_at
+         FROM engagements WHERE expert_id = $1",
+    )
+    .bind(expert.0)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(backend)?
+    .iter()
+    .map(engagement_from_row)
+    .collect()
 }
 
 async fn insert_engagement(
@@ -889,6 +924,7 @@ async fn insert_engagement(
 async fn update_engagement(
     conn: &mut PgConnection,
     engagement: &Engagement,
+    cap: Option<LoadCap>,
 ) -> Result<Engagement, StoreError> {
     let id = engagement.id();
     lock_expert(conn, engagement.expert)
@@ -917,6 +953,12 @@ async fn update_engagement(
     };
     let current = codec::check_version("engagement", &id, engagement.version, stored)?;
     check_overlap(conn, engagement).await?;
+    if let Some(cap) = cap
+        && engagement.blocks()
+    {
+        let mine = expert_engagements(conn, engagement.expert).await?;
+        check_load_cap(engagement, cap, &mine)?;
+    }
     let feedback = codec::FeedbackColumns::of(engagement);
     sqlx::query(
         "UPDATE engagements SET first_day = $1, last_day = $2, state = $3, version = version + 1,

@@ -38,8 +38,9 @@ use futures_core::Stream;
 use futures_util::StreamExt as _;
 use roster_core::StoreError;
 use roster_core::lifecycle::{AuditDraft, AuditEntry, GENESIS, Status, chain_hash};
+use roster_core::matching::LoadCap;
 use roster_core::model::{Call, Engagement, Expert, ExpertId, MissionRequest};
-use roster_core::store::{CallStore, ExpertStore, MissionStore, NewExpert};
+use roster_core::store::{CallStore, ExpertStore, MissionStore, NewExpert, check_load_cap};
 use sqlx::error::ErrorKind;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
@@ -490,7 +491,19 @@ impl MissionStore for SqliteStore {
     async fn update_engagement(&self, engagement: &Engagement) -> Result<Engagement, StoreError> {
         retrying!(is_retryable, {
             let mut tx = self.begin_write().await?;
-            let result = update_engagement(&mut tx, engagement).await;
+            let result = update_engagement(&mut tx, engagement, None).await;
+            finish(tx, result).await
+        })
+    }
+
+    async fn update_engagement_capped(
+        &self,
+        engagement: &Engagement,
+        cap: LoadCap,
+    ) -> Result<Engagement, StoreError> {
+        retrying!(is_retryable, {
+            let mut tx = self.begin_write().await?;
+            let result = update_engagement(&mut tx, engagement, Some(cap)).await;
             finish(tx, result).await
         })
     }
@@ -733,6 +746,27 @@ async fn check_overlap(
     Ok(())
 }
 
+/// Every engagement of `expert`, for the load cap check. Read inside the
+/// write transaction, so no other booking can slip in between the read
+/// and the write.
+async fn expert_engagements(
+    conn: &mut SqliteConnection,
+    expert: ExpertId,
+) -> Result<Vec<Engagement>, StoreError> {
+    sqlx::query(
+        "SELECT request_id, expert_id, first_day, last_day, state, version,
+                feedback_rating, feedback_comment, feedback_by, feedback_at
+         FROM engagements WHERE expert_id = ?",
+    )
+    .bind(expert.0)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(backend)?
+    .iter()
+    .map(engagement_from_row)
+    .collect()
+}
+
 async fn insert_engagement(
     conn: &mut SqliteConnection,
     engagement: &Engagement,
@@ -770,6 +804,7 @@ async fn insert_engagement(
 async fn update_engagement(
     conn: &mut SqliteConnection,
     engagement: &Engagement,
+    cap: Option<LoadCap>,
 ) -> Result<Engagement, StoreError> {
     let id = engagement.id();
     let stored: Option<i64> = sqlx::query_scalar(
@@ -788,6 +823,12 @@ async fn update_engagement(
     };
     let current = codec::check_version("engagement", &id, engagement.version, stored)?;
     check_overlap(conn, engagement).await?;
+    if let Some(cap) = cap
+        && engagement.blocks()
+    {
+        let mine = expert_engagements(conn, engagement.expert).await?;
+        check_load_cap(engagement, cap, &mine)?;
+    }
     let feedback = codec::FeedbackColumns::of(engagement);
     sqlx::query(
         "UPDATE engagements SET first_day = ?, last_day = ?, state = ?, version = version + 1,

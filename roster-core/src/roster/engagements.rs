@@ -4,7 +4,7 @@
 use super::{Roster, forbidden, require_rso};
 use crate::error::{Field, RosterError, StoreError, ValidationError};
 use crate::lifecycle::Actor;
-use crate::matching::{self, Shortlist};
+use crate::matching::{self, Filter, Shortlist};
 use crate::model::{
     Engagement, EngagementState, ExpertId, Feedback, MissionFeedback, MissionRequest, request_key,
 };
@@ -69,9 +69,11 @@ impl Roster {
 
     /// Confirms a proposed engagement; from now on it holds the expert's days
     /// and counts for rotation and the load cap. The filters are checked
-    /// again, so accepting proposals one after another, in any date order,
-    /// never breaches the cap. An RSO officer, the requesting member or the
-    /// expert.
+    /// again, and the store checks the load cap once more in the step that
+    /// records the acceptance, so accepting proposals one after another or
+    /// at once, in any date order, never breaches the cap; a refusal is an
+    /// error on `expert` that gives the cap and the full period. An RSO
+    /// officer, the requesting member or the expert.
     pub async fn accept(
         &self,
         actor: &Actor,
@@ -94,11 +96,26 @@ impl Roster {
             );
         }
         engagement.state = EngagementState::Accepted;
-        // Known gap: the cap is checked here, outside the store's
-        // transaction; two accepts for one expert at the same instant can
-        // both pass it. The stores refuse only overlapping days. Closing it
-        // needs the cap checked inside the update, per store.
-        let engagement = self.store.update_engagement(&engagement).await?;
+        // The ranking above reads outside the store's transaction, so the
+        // store checks the cap again as it writes: of two accepts for one
+        // expert at once, the second sees the first.
+        let stored = match self.matching.load_cap {
+            Some(cap) => self.store.update_engagement_capped(&engagement, cap).await,
+            None => self.store.update_engagement(&engagement).await,
+        };
+        let engagement = match stored {
+            Err(StoreError::LoadCap { breach, .. }) => {
+                return Err(ValidationError::new(
+                    Field::new("expert"),
+                    format!(
+                        "{expert} was removed by the filter \"{}\": {breach}",
+                        Filter::LoadCap
+                    ),
+                )
+                .into());
+            }
+            other => other?,
+        };
         tracing::info!(request = %engagement.request_id, expert = %expert, "engagement accepted");
         Ok(engagement)
     }

@@ -719,10 +719,16 @@ fn known_state(membership: &Membership, code: String) -> Result<String, String> 
 /// The [key](MissionRequest::key) of the request `id` from `requester`.
 pub fn request_key(requester: &str, id: &str) -> String {
     let mut key = String::with_capacity(requester.len() + 1 + id.len());
-    key.push_str(requester);
-    key.push('/');
-    key.push_str(id);
+    write_request_key(&mut key, requester, id);
     key
+}
+
+/// Appends the key of [`request_key`] to `out`, for callers that reuse a
+/// buffer.
+pub(crate) fn write_request_key(out: &mut String, requester: &str, id: &str) {
+    out.push_str(requester);
+    out.push('/');
+    out.push_str(id);
 }
 
 /// Where an engagement stands.

@@ -45,10 +45,18 @@
 //! when a pair of weaker features rules out everyone it would. Skipping a
 //! rule only ever means scoring more experts, never fewer.
 //!
-//! Before scoring, each expert gets an upper bound from a few columns
-//! (the parts it has exactly, years in any field, a bloom bit for the
-//! requesting state); only those whose bound beats the weakest kept are
-//! checked against the remaining filters and scored exactly.
+//! Candidates are taken a few dozen at a time, and their terms read in a
+//! loop without branches first, so that the cache misses on their records
+//! overlap rather than follow one another. Each expert whose term covers
+//! the window then gets an upper bound from a few columns (the parts it
+//! has exactly, years in any field, a bloom bit for the requesting state;
+//! the desired languages, dearest to check, last, and only when the rest
+//! leaves the expert a chance); only those whose bound beats the weakest
+//! kept are checked against the remaining filters and scored exactly.
+//!
+//! A request's terms, the features' bitmaps and the walk's other buffers
+//! are kept per thread and reused, so that a ranking allocates little
+//! beyond its result.
 //!
 //! Per expert, one 64-byte record holds what the bound and the cheap
 //! filters read: the id, a term (two day numbers), a flag byte, the union
@@ -62,6 +70,8 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
+use foldhash::HashMap as FastMap;
+
 use chrono::{Datelike, NaiveDate};
 
 use super::{
@@ -71,7 +81,7 @@ use super::{
 use crate::language::{Level, ParsedTag};
 use crate::lifecycle::Status;
 use crate::membership::Membership;
-use crate::model::{Engagement, Expert, ExpertId, MissionRequest, Sector};
+use crate::model::{Engagement, Expert, ExpertId, MissionRequest, Sector, write_request_key};
 use crate::taxonomy::Taxonomy;
 
 /// How many experts a ranking keeps unless told otherwise.
@@ -324,11 +334,11 @@ pub struct MatchIndex {
     absences: Vec<[i32; 2]>,
     booking_at: Vec<u32>,
     bookings: Vec<Booking>,
-    country_ids: HashMap<String, u16>,
-    region_ids: HashMap<String, u8>,
+    country_ids: FastMap<String, u16>,
+    region_ids: FastMap<String, u8>,
     country_region: Vec<Option<u8>>,
     tags: Vec<ParsedTag>,
-    tag_ids: HashMap<String, u16>,
+    tag_ids: FastMap<String, u16>,
     /// Per thematic position: the node, the nodes below it and those
     /// above it.
     nodes: Vec<ThemeNeed>,
@@ -336,10 +346,10 @@ pub struct MatchIndex {
     up: Vec<Themes>,
     /// The first of the bitmaps "has a node at or below position p".
     subtree_maps: u32,
-    request_ids: HashMap<String, u32>,
+    request_ids: FastMap<String, u32>,
     /// Per span of days, the bitmap of included experts whose term
     /// overlaps it.
-    term_maps: HashMap<i32, u32>,
+    term_maps: FastMap<i32, u32>,
     bits: Bitmaps,
     competency_maps: u32,
     year_maps: u32,
@@ -408,16 +418,16 @@ impl MatchIndex {
             absences: Vec::new(),
             booking_at: vec![0],
             bookings: Vec::new(),
-            country_ids: HashMap::new(),
-            region_ids: HashMap::new(),
+            country_ids: FastMap::default(),
+            region_ids: FastMap::default(),
             country_region: Vec::new(),
             tags: Vec::new(),
-            tag_ids: HashMap::new(),
+            tag_ids: FastMap::default(),
             nodes,
             up,
             subtree_maps,
-            request_ids: HashMap::new(),
-            term_maps: HashMap::new(),
+            request_ids: FastMap::default(),
+            term_maps: FastMap::default(),
             bits,
             competency_maps,
             year_maps,
@@ -680,19 +690,21 @@ impl MatchIndex {
         if !policy.custom.is_empty() {
             return Err(IndexError::CustomParts(policy.custom.len()));
         }
-        let q = Query::new(self, request, policy, membership);
-        let mut shortlist = TopK::new(top);
-        if top > 0 {
-            self.walk(&q, &mut shortlist);
-        }
-        let hits = shortlist.into_hits();
-        // Nobody kept: say why, which needs every expert's first failure.
-        let empty_because = if hits.is_empty() {
-            let counts = self.count(&q);
-            (counts.passed == 0).then(|| EmptyBecause::from_counts(counts.removed_by))
-        } else {
-            None
-        };
+        let (hits, empty_because) = with_query(self, request, policy, membership, |q| {
+            let mut shortlist = TopK::new(top);
+            if top > 0 {
+                self.walk(q, &mut shortlist);
+            }
+            let hits = shortlist.into_hits();
+            // Nobody kept: say why, which needs every expert's first failure.
+            let empty_because = if hits.is_empty() {
+                let counts = self.count(q);
+                (counts.passed == 0).then(|| EmptyBecause::from_counts(counts.removed_by))
+            } else {
+                None
+            };
+            (hits, empty_because)
+        });
         Ok(IndexRanking {
             request_id: request.id.clone(),
             wanted: request.experts_wanted,
@@ -720,17 +732,29 @@ impl MatchIndex {
         let Some(at) = self.ids.iter().position(|id| *id == expert) else {
             return Ok(format!("{expert} was not considered: not on the roster"));
         };
-        let q = Query::new(self, request, policy, membership);
-        let failure = self.first_failure(at, &q);
+        with_query(self, request, policy, membership, |q| {
+            self.place_of(at, expert, request, q)
+        })
+    }
+
+    /// [`why_not`](Self::why_not) for the expert at `at`.
+    fn place_of(
+        &self,
+        at: usize,
+        expert: ExpertId,
+        request: &MissionRequest,
+        q: &Query,
+    ) -> Result<String, IndexError> {
+        let failure = self.first_failure(at, q);
         if let Some(filter) = FILTERS.get(failure) {
             return Ok(format!("{expert} was removed by the filter \"{filter}\""));
         }
-        let key = self.key(at, &q);
+        let key = self.key(at, q);
         let (mut rank, mut passed) = (1usize, 0usize);
         for i in 0..self.ids.len() {
-            if self.first_failure(i, &q) == FILTERS.len() {
+            if self.first_failure(i, q) == FILTERS.len() {
                 passed += 1;
-                if self.key(i, &q) > key {
+                if self.key(i, q) > key {
                     rank += 1;
                 }
             }
@@ -765,7 +789,7 @@ impl MatchIndex {
         policy: &MatchPolicy,
         membership: &Membership,
     ) -> FilterCounts {
-        self.count(&Query::new(self, request, policy, membership))
+        with_query(self, request, policy, membership, |q| self.count(q))
     }
 
     fn count(&self, q: &Query) -> FilterCounts {
@@ -805,7 +829,10 @@ impl MatchIndex {
             features,
             done,
             candidates,
+            ceilings,
+            rule,
         } = scratch;
+        let mut batch = [0u32; BATCH + 64];
         let mut built = 0u64;
         let mut build = |set: u64, features: &mut [u64]| {
             let mut missing = set & !built;
@@ -821,9 +848,8 @@ impl MatchIndex {
                 );
             }
         };
-        let mut ceilings = Ceilings::new(q);
+        ceilings.reset(q);
         let best = ceilings.best;
-        let mut rule = Rule::default();
         // Thresholds from near the best total down to zero. Once the
         // shortlist is full none is below its weakest total, and a pass
         // starts over at a higher threshold as soon as the weakest total
@@ -835,7 +861,7 @@ impl MatchIndex {
             None => return,
         };
         loop {
-            rule.set(&ceilings, theta);
+            rule.set(ceilings, theta);
             candidates.copy_from_slice(&q.base);
             build(rule.required, features);
             rule.survivors(candidates, features, words);
@@ -855,24 +881,39 @@ impl MatchIndex {
                 .count() as u32;
             if left > PAIRS_WORTH.max(open * open / 2) {
                 ceilings.weigh_pairs(q, theta);
-                rule.pair(&ceilings, theta);
+                rule.pair(ceilings, theta);
                 build(rule.paired(), features);
                 rule.survivors_of_pairs(candidates, features, words);
             }
             let raise_at = theta.saturating_add((best - theta) / RAISE_SHARE);
             let mut raised = false;
-            for (w, (c, done)) in candidates.iter().zip(done.iter_mut()).enumerate() {
-                let mut c = c & !*done;
-                *done |= c;
-                while c != 0 {
-                    let i = w * 64 + c.trailing_zeros() as usize;
-                    c &= c - 1;
-                    self.consider(i, q, shortlist);
+            let mut w = 0;
+            while w < words && !raised {
+                // A batch of candidates, whole words of them, then their
+                // terms in a loop without branches: the records' misses
+                // overlap there rather than one by one in `consider`.
+                let mut n = 0;
+                while w < words && n < BATCH {
+                    let mut c = candidates[w] & !done[w];
+                    done[w] |= c;
+                    while c != 0 {
+                        batch[n] = (w * 64) as u32 + c.trailing_zeros();
+                        n += 1;
+                        c &= c - 1;
+                    }
+                    w += 1;
                 }
-                if shortlist.is_full() && shortlist.worst.total > raise_at {
-                    raised = true;
-                    break;
+                let mut kept = 0;
+                for k in 0..n {
+                    let i = batch[k];
+                    let [first, last] = self.hot[i as usize].term;
+                    batch[kept] = i;
+                    kept += usize::from(first <= q.first && q.last <= last);
                 }
+                for &i in &batch[..kept] {
+                    self.consider(i as usize, q, shortlist);
+                }
+                raised = shortlist.is_full() && shortlist.worst.total > raise_at;
             }
             let floor = if shortlist.is_full() {
                 shortlist.worst.total
@@ -894,24 +935,17 @@ impl MatchIndex {
         }
     }
 
-    /// Scores expert `i` exactly and offers it to the shortlist.
+    /// Scores expert `i`, whose term covers the window, exactly and
+    /// offers it to the shortlist.
     fn consider(&self, i: usize, q: &Query, shortlist: &mut TopK) {
-        // The term is the filter most experts fail, and the cheapest.
-        let [first, last] = self.hot[i].term;
-        if !(first <= q.first && q.last <= last) {
-            return;
-        }
         // Skip the other filters and the expensive parts when even the
         // best total cannot beat the weakest kept: the key with the bound
         // is at least the true key, and a key equal to the weakest kept is
         // not kept.
-        let (bound, exact) = self.bound(i, q);
-        let bound = Key {
-            total: bound,
-            recent: Reverse(0),
-            id: Reverse(self.hot[i].id),
+        let Some((_, exact)) = self.bound_above(i, q, shortlist.worst) else {
+            return;
         };
-        if bound <= shortlist.worst || self.first_failure(i, q) < FILTERS.len() {
+        if self.first_failure(i, q) < FILTERS.len() {
             return;
         }
         let (total, recent) = self.total(i, q, exact);
@@ -975,10 +1009,7 @@ impl MatchIndex {
                 return 4;
             }
         }
-        if q.required
-            .iter()
-            .any(|(meets, level)| self.level(i, meets) < *level)
-        {
+        if q.required.iter().any(|need| !self.knows(i, need)) {
             return 5;
         }
         if !q.excluded.is_empty() && q.excluded.binary_search(&self.ids[i]).is_ok() {
@@ -1004,18 +1035,18 @@ impl MatchIndex {
         everyone
     }
 
-    /// The best level of the expert's languages that meet a need.
-    fn level(&self, i: usize, meets: &[bool]) -> u8 {
+    /// Whether the expert knows a language meeting `need` at its level.
+    fn knows(&self, i: usize, need: &LanguageNeed) -> bool {
         if self.hot[i].flags & MANY_LANGUAGES != 0 {
-            return best_level(&self.languages[span(&self.language_at, i)], meets);
+            return best_level(&self.languages[span(&self.language_at, i)], &need.meets)
+                >= need.level;
         }
         self.hot[i]
             .languages
             .iter()
-            .filter(|(tag, _)| meets.get(usize::from(*tag)).copied().unwrap_or(false))
-            .map(|(_, level)| *level)
-            .max()
-            .unwrap_or(0)
+            .fold(false, |known, (tag, level)| {
+                known | (*level >= need.floor[usize::from(*tag)])
+            })
     }
 
     /// The thematic sum over the needs: 1000 for an exact match, 700
@@ -1068,23 +1099,37 @@ impl MatchIndex {
     /// the requested ones), the place (a bloom bit for the state) and
     /// rotation (at its best) are bounded.
     fn bound(&self, i: usize, q: &Query) -> (u32, u64) {
+        self.bound_above(i, q, TopK::FLOOR).unwrap_or((0, 0))
+    }
+
+    /// [`bound`](Self::bound), or `None` as soon as the expert's key with
+    /// it cannot beat `worst`: the desired languages, which cost most to
+    /// check, are counted last, at their best until then.
+    fn bound_above(&self, i: usize, q: &Query, worst: Key) -> Option<(u32, u64)> {
         let p = &q.points;
-        let languages = q
-            .desired
-            .iter()
-            .filter(|(meets, level)| self.level(i, meets) >= *level)
-            .count();
-        let exact = p.thematic[self.thematic_sum(i, q)]
-            + p.competencies[self.competencies_met(i, q)]
-            + p.languages[languages];
+        let hot = &self.hot[i];
+        let known =
+            p.thematic[self.thematic_sum(i, q)] + p.competencies[self.competencies_met(i, q)];
         // Years in the requested fields are at most years in any field.
-        let years = if meets(&self.hot[i].themes, &q.related) {
-            points(u32::from(self.hot[i].years), q.weights.years)
+        let years = if meets(&hot.themes, &q.related) {
+            points(u32::from(hot.years), q.weights.years)
         } else {
             0
         };
-        let sum = exact + years + q.best_rest + p.place[self.place(i, q, false)];
-        (sum.min(u64::from(u32::MAX)) as u32, exact)
+        let rest = known + years + q.best_rest + p.place[self.place(i, q, false)];
+        let key = |sum: u64| Key {
+            total: sum.min(u64::from(u32::MAX)) as u32,
+            recent: Reverse(0),
+            id: Reverse(hot.id),
+        };
+        let most = p.languages[q.desired.len()];
+        if key(rest + most) <= worst {
+            return None;
+        }
+        let languages = q.desired.iter().filter(|need| self.knows(i, need)).count();
+        let exact = known + p.languages[languages];
+        let sum = rest - known + exact;
+        (key(sum) > worst).then(|| (key(sum).total, exact))
     }
 
     /// The exact total and the number of recent missions; `exact` is the
@@ -1179,24 +1224,24 @@ struct Points {
 }
 
 impl Points {
-    fn new(w: &Weights, needs: usize, competencies: usize, desired: usize) -> Points {
-        let share = |of: usize, weight: u32| -> Vec<u64> {
-            (0..=of)
-                .map(|have| {
-                    let fraction = (have * 1000).checked_div(of).unwrap_or(0);
-                    points(fraction as u32, weight)
-                })
-                .collect()
+    /// Fills the tables for `needs` thematic needs, `competencies`
+    /// requested competencies and `desired` desired languages.
+    fn fill(&mut self, w: &Weights, needs: usize, competencies: usize, desired: usize) {
+        let share = |table: &mut Vec<u64>, of: usize, weight: u32| {
+            table.clear();
+            table.extend((0..=of).map(|have| {
+                let fraction = (have * 1000).checked_div(of).unwrap_or(0);
+                points(fraction as u32, weight)
+            }));
         };
-        Points {
-            thematic: (0..=10 * needs)
-                .map(|sum| points((sum * 100 / needs.max(1)) as u32, w.thematic))
-                .collect(),
-            competencies: share(competencies, w.competencies),
-            languages: share(desired, w.languages),
-            place: [0, points(500, w.region), points(1000, w.region)],
-            rotation: [points(1000, w.rotation), points(500, w.rotation), 0],
-        }
+        self.thematic.clear();
+        self.thematic.extend(
+            (0..=10 * needs).map(|sum| points((sum * 100 / needs.max(1)) as u32, w.thematic)),
+        );
+        share(&mut self.competencies, competencies, w.competencies);
+        share(&mut self.languages, desired, w.languages);
+        self.place = [0, points(500, w.region), points(1000, w.region)];
+        self.rotation = [points(1000, w.rotation), points(500, w.rotation), 0];
     }
 }
 
@@ -1225,6 +1270,10 @@ const THRESHOLD_STEPS: [u32; 3] = [6, 3, 1];
 /// threshold by this share of the distance to the best total.
 const RAISE_SHARE: u32 = 8;
 
+/// Candidates are gathered this many at a time (whole words, so up to 63
+/// more) before their terms are read.
+const BATCH: usize = 32;
+
 /// Buffers a ranking reuses, one set per thread, so that ranking a
 /// request allocates no bitmaps.
 #[derive(Default)]
@@ -1232,6 +1281,8 @@ struct Scratch {
     features: Vec<u64>,
     done: Vec<u64>,
     candidates: Vec<u64>,
+    ceilings: Ceilings,
+    rule: Rule,
 }
 
 thread_local! {
@@ -1280,7 +1331,6 @@ impl Rule {
             ceilings
                 .pairs
                 .iter()
-                .flatten()
                 .filter(|(c, f, g)| *c < theta && useful(*f, *g))
                 .map(|(_, f, g)| (*f, *g)),
         );
@@ -1343,51 +1393,60 @@ impl Rule {
 
 /// The best total, the ceiling of every feature and of the pairs worth
 /// weighing, for a query.
+#[derive(Default)]
 struct Ceilings {
     best: u32,
     single: Vec<u32>,
+    /// Whether the pairs are weighed yet.
+    weighed: bool,
     /// Pairs (ceiling, feature, feature) whose ceiling is below what
     /// either feature alone allows, weighed once, at the first threshold
     /// that needs pairs (see [`weigh_pairs`](Self::weigh_pairs)).
-    pairs: Option<Vec<(u32, u8, u8)>>,
+    pairs: Vec<(u32, u8, u8)>,
     /// Per feature, the features whose experts all have it (itself
     /// included): having one of them means having it. Filled with the
     /// pairs, by [`Query::within`].
     within: Vec<u64>,
+    /// The features a pair may be weighed for, by ceiling; a buffer.
+    open: Vec<(u32, u8)>,
 }
 
 impl Ceilings {
-    fn new(q: &Query) -> Ceilings {
-        Ceilings {
-            best: q.ceiling(0),
-            single: (0..q.features.len()).map(|f| q.ceiling(1 << f)).collect(),
-            pairs: None,
-            within: Vec::new(),
-        }
+    /// The ceilings of `q`'s features; no pairs yet.
+    fn reset(&mut self, q: &Query) {
+        self.best = q.ceiling(0);
+        self.single.clear();
+        self.single
+            .extend((0..q.features.len()).map(|f| q.ceiling(1 << f)));
+        self.weighed = false;
+        self.pairs.clear();
+        self.within.clear();
     }
 
     /// Weighs the pairs that may be below `theta` or any lower threshold,
     /// unless done already: the walk's thresholds only descend.
     fn weigh_pairs(&mut self, q: &Query, theta: u32) {
-        if self.pairs.is_some() {
+        if self.weighed {
             return;
         }
+        self.weighed = true;
         // Losses nearly add up across features, so a pair whose members'
         // losses together stay below `best - theta` is not worth the exact
         // ceiling; leaving a pair out only means scoring more experts.
         // Features go by ceiling, lowest first, so that the pairs worth a
         // look for each come first.
         let best = self.best;
-        let mut open: Vec<(u32, u8)> = self
-            .single
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| **c < best)
-            .map(|(f, c)| (*c, f as u8))
-            .collect();
+        let open = &mut self.open;
+        open.clear();
+        open.extend(
+            self.single
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| **c < best)
+                .map(|(f, c)| (*c, f as u8)),
+        );
         open.sort_unstable();
         let limit = u64::from(theta) + u64::from(best);
-        let mut pairs = Vec::new();
         for (a, &(cf, f)) in open.iter().enumerate() {
             for &(cg, g) in &open[a + 1..] {
                 if u64::from(cf) + u64::from(cg) >= limit {
@@ -1395,12 +1454,11 @@ impl Ceilings {
                 }
                 let c = q.ceiling(1 << f | 1 << g);
                 if c < theta {
-                    pairs.push((c, f, g));
+                    self.pairs.push((c, f, g));
                 }
             }
         }
-        self.pairs = Some(pairs);
-        self.within = q.within();
+        q.within(&mut self.within);
     }
 }
 
@@ -1480,15 +1538,93 @@ struct ThemeNeed {
     broader: Themes,
 }
 
+/// A required or desired language, in the index's tag ids.
+struct LanguageNeed {
+    /// Indexed by tag id: whether the tag meets the need.
+    meets: Vec<bool>,
+    /// The level rank needed.
+    level: u8,
+    /// Indexed by the inline tag ids of [`Hot::languages`]: the lowest
+    /// level rank that meets the need, or `u8::MAX` (above every rank) for
+    /// tags that do not and for [`NO_TAG`].
+    floor: [u8; 256],
+}
+
+impl Default for LanguageNeed {
+    fn default() -> LanguageNeed {
+        LanguageNeed {
+            meets: Vec::new(),
+            level: 0,
+            floor: [u8::MAX; 256],
+        }
+    }
+}
+
+/// Fills `out` with `list` in the index's tag ids, reusing its buffers.
+fn fill_languages(
+    out: &mut Vec<LanguageNeed>,
+    list: &[crate::model::LanguageSkill],
+    index: &MatchIndex,
+) {
+    out.truncate(list.len());
+    out.resize_with(list.len(), LanguageNeed::default);
+    for (slot, need) in out.iter_mut().zip(list) {
+        // A tag the roster uses is parsed already (while ids are not
+        // shared: past `NONE16 - 1` tags they are).
+        let parsed;
+        let want = match index.tag_ids.get(need.tag.as_str()) {
+            Some(&id) if index.tags.len() < usize::from(NONE16 - 1) => &index.tags[usize::from(id)],
+            _ => {
+                parsed = ParsedTag::new(&need.tag);
+                &parsed
+            }
+        };
+        slot.meets.clear();
+        slot.meets
+            .extend(index.tags.iter().map(|have| have.satisfies(want)));
+        slot.level = level_rank(need.level);
+        slot.floor = [u8::MAX; 256];
+        for (tag, _) in slot.meets.iter().enumerate().filter(|(_, m)| **m) {
+            if tag < usize::from(NO_TAG) {
+                slot.floor[tag] = slot.level;
+            }
+        }
+    }
+}
+
+thread_local! {
+    /// Queries to reuse, so that ranking allocates little.
+    static QUERIES: std::cell::RefCell<Vec<Query>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with `request` turned into a query, in buffers this thread
+/// reuses.
+fn with_query<R>(
+    index: &MatchIndex,
+    request: &MissionRequest,
+    policy: &MatchPolicy,
+    membership: &Membership,
+    f: impl FnOnce(&Query) -> R,
+) -> R {
+    let mut query = QUERIES
+        .with_borrow_mut(|spare| spare.pop())
+        .unwrap_or_default();
+    query.fill(index, request, policy, membership);
+    let out = f(&query);
+    QUERIES.with_borrow_mut(|spare| spare.push(query));
+    out
+}
+
 /// A request turned into the index's terms once, before the pass.
+#[derive(Default)]
 struct Query {
     first: i32,
     last: i32,
     since: i32,
     request: u32,
     cap: Option<(LoadCap, i32)>,
-    required: Vec<(Vec<bool>, u8)>,
-    desired: Vec<(Vec<bool>, u8)>,
+    required: Vec<LanguageNeed>,
+    desired: Vec<LanguageNeed>,
     excluded: Vec<ExpertId>,
     requester: u16,
     region: u32,
@@ -1509,6 +1645,10 @@ struct Query {
     /// The features' bitmaps, end to end.
     maps: Vec<u32>,
     plan: Plan,
+    /// The request's key, as [`MissionRequest::key`].
+    key: String,
+    /// Bitmap ids, a buffer.
+    spare: Vec<u32>,
 }
 
 /// What an expert may have that raises its total.
@@ -1543,138 +1683,128 @@ struct Feature {
 }
 
 impl Query {
+    #[cfg(test)]
     fn new(
         index: &MatchIndex,
         request: &MissionRequest,
         policy: &MatchPolicy,
         membership: &Membership,
     ) -> Query {
-        let t = index.taxonomy;
-        let mut related = [0u64; 2];
-        let needs: Vec<u16> = request
-            .themes
-            .iter()
-            .filter_map(|c| t.theme_position(c).ok())
-            .filter(|r| usize::from(*r) < index.nodes.len())
-            .collect();
-        let themes = needs
-            .iter()
-            .map(|r| &index.nodes[usize::from(*r)])
-            .map(|need| {
-                for (k, word) in related.iter_mut().enumerate() {
-                    *word |= need.exact[k] | need.deeper[k] | need.broader[k];
-                }
-                need.clone()
-            })
-            .collect();
-        let languages = |list: &[crate::model::LanguageSkill]| {
-            list.iter()
-                .map(|need| {
-                    // A tag the roster uses is parsed already (while ids are
-                    // not shared: past `NONE16 - 1` tags they are).
-                    let parsed;
-                    let want = match index.tag_ids.get(need.tag.as_str()) {
-                        Some(&id) if index.tags.len() < usize::from(NONE16 - 1) => {
-                            &index.tags[usize::from(id)]
-                        }
-                        _ => {
-                            parsed = ParsedTag::new(&need.tag);
-                            &parsed
-                        }
-                    };
-                    let meets = index.tags.iter().map(|have| have.satisfies(want)).collect();
-                    (meets, level_rank(need.level))
-                })
-                .collect()
-        };
-        let mut excluded = request.excluded.clone();
-        excluded.sort();
-        let region = membership
-            .region(&request.requester)
-            .and_then(|r| index.region_ids.get(r))
-            .map_or(0, |&r| 1u32 << r);
-        let mut query = Query {
-            first: day(request.window.first),
-            last: day(request.window.last),
-            since: day(request.window.first) - 365,
-            request: index
-                .request_ids
-                .get(&request.key())
-                .copied()
-                .unwrap_or(u32::MAX),
-            cap: policy
-                .load_cap
-                .map(|cap| (cap, day(super::load_period_start(request, cap)))),
-            required: languages(&request.required_languages),
-            desired: languages(&request.desired_languages),
-            excluded,
-            requester: index
-                .country_ids
-                .get(&request.requester)
-                .copied()
-                .unwrap_or(NONE16),
-            region,
-            themes,
-            needs,
-            related,
-            competencies: request
-                .competencies
-                .iter()
-                .map(|c| {
-                    t.competency_position(c)
-                        .map_or(0, |p| 1u32.checked_shl(u32::from(p)).unwrap_or(0))
-                })
-                .collect(),
-            weights: policy.weights,
-            points: Points::default(),
-            best_rest: 0,
-            base: Vec::new(),
-            features: Vec::new(),
-            maps: Vec::new(),
-            plan: Plan::default(),
-        };
-        (query.features, query.maps) = query.features(index);
-        // Features past the 64th are dropped: fewer features only means
-        // fewer experts are skipped.
-        query.features.truncate(64);
-        query.plan = query.plan();
-        query.points = Points::new(
-            &query.weights,
-            query.themes.len(),
-            query.competencies.len(),
-            query.desired.len(),
-        );
-        query.best_rest = query.points.rotation[0];
-        let mut base = vec![0; index.bits.words];
-        index.bits.union_into(&[MAP_INCLUDED], false, &mut base);
-        index.bits.intersect(&[MAP_AVAILABLE], false, &mut base);
-        // A term that covers the window overlaps the spans of its first and
-        // its last day.
-        for day in [query.first, query.last] {
-            let span = index.term_maps.get(&span_of(day)).copied();
-            let maps = [MAP_LONG_TERM, span.unwrap_or(MAP_LONG_TERM)];
-            index.bits.intersect(&maps, false, &mut base);
-        }
-        let mut maps = Vec::new();
-        for (meets, level) in &query.required {
-            maps.clear();
-            let everyone = index.language_maps(meets, *level, &mut |map| maps.push(map));
-            index.bits.intersect(&maps, everyone, &mut base);
-        }
-        query.base = base;
+        let mut query = Query::default();
+        query.fill(index, request, policy, membership);
         query
     }
 
+    /// Turns `request` into the index's terms, reusing this query's
+    /// buffers (see [`with_query`]).
+    fn fill(
+        &mut self,
+        index: &MatchIndex,
+        request: &MissionRequest,
+        policy: &MatchPolicy,
+        membership: &Membership,
+    ) {
+        let t = index.taxonomy;
+        self.needs.clear();
+        self.needs.extend(
+            request
+                .themes
+                .iter()
+                .filter_map(|c| t.theme_position(c).ok())
+                .filter(|r| usize::from(*r) < index.nodes.len()),
+        );
+        self.related = [0; 2];
+        self.themes.clear();
+        for at in &self.needs {
+            let need = &index.nodes[usize::from(*at)];
+            for (k, word) in self.related.iter_mut().enumerate() {
+                *word |= need.exact[k] | need.deeper[k] | need.broader[k];
+            }
+            self.themes.push(need.clone());
+        }
+        fill_languages(&mut self.required, &request.required_languages, index);
+        fill_languages(&mut self.desired, &request.desired_languages, index);
+        self.excluded.clear();
+        self.excluded.extend_from_slice(&request.excluded);
+        self.excluded.sort_unstable();
+        self.region = membership
+            .region(&request.requester)
+            .and_then(|r| index.region_ids.get(r))
+            .map_or(0, |&r| 1u32 << r);
+        self.first = day(request.window.first);
+        self.last = day(request.window.last);
+        self.since = self.first - 365;
+        self.key.clear();
+        write_request_key(&mut self.key, &request.requester, &request.id);
+        self.request = index
+            .request_ids
+            .get(self.key.as_str())
+            .copied()
+            .unwrap_or(u32::MAX);
+        self.cap = policy
+            .load_cap
+            .map(|cap| (cap, day(super::load_period_start(request, cap))));
+        self.requester = index
+            .country_ids
+            .get(&request.requester)
+            .copied()
+            .unwrap_or(NONE16);
+        self.competencies.clear();
+        self.competencies
+            .extend(request.competencies.iter().map(|c| {
+                t.competency_position(c)
+                    .map_or(0, |p| 1u32.checked_shl(u32::from(p)).unwrap_or(0))
+            }));
+        self.weights = policy.weights;
+        let (mut features, mut maps) = (
+            std::mem::take(&mut self.features),
+            std::mem::take(&mut self.maps),
+        );
+        self.features_into(index, &mut features, &mut maps);
+        // Features past the 64th are dropped: fewer features only means
+        // fewer experts are skipped.
+        features.truncate(64);
+        (self.features, self.maps) = (features, maps);
+        let mut plan = std::mem::take(&mut self.plan);
+        self.plan_into(&mut plan);
+        self.plan = plan;
+        self.points.fill(
+            &self.weights,
+            self.themes.len(),
+            self.competencies.len(),
+            self.desired.len(),
+        );
+        self.best_rest = self.points.rotation[0];
+        let base = &mut self.base;
+        base.clear();
+        base.resize(index.bits.words, 0);
+        index.bits.union_into(&[MAP_INCLUDED], false, base);
+        index.bits.intersect(&[MAP_AVAILABLE], false, base);
+        // A term that covers the window overlaps the spans of its first and
+        // its last day.
+        for day in [self.first, self.last] {
+            let span = index.term_maps.get(&span_of(day)).copied();
+            let maps = [MAP_LONG_TERM, span.unwrap_or(MAP_LONG_TERM)];
+            index.bits.intersect(&maps, false, base);
+        }
+        let maps = &mut self.spare;
+        for need in &self.required {
+            maps.clear();
+            let everyone = index.language_maps(&need.meets, need.level, &mut |map| maps.push(map));
+            index.bits.intersect(maps, everyone, base);
+        }
+    }
+
     /// The query's features, their bitmaps laid end to end in `maps`.
-    fn features(&self, index: &MatchIndex) -> (Vec<Feature>, Vec<u32>) {
+    fn features_into(&self, index: &MatchIndex, out: &mut Vec<Feature>, maps: &mut Vec<u32>) {
         let node = |pos: u16| MAP_THEMES + u32::from(pos);
         let subtree = |pos: u16| index.subtree_maps + u32::from(pos);
-        let mut maps: Vec<u32> = Vec::with_capacity(64);
-        let mut out: Vec<Feature> = Vec::with_capacity(12 + 3 * self.themes.len());
+        out.clear();
+        maps.clear();
         // Adds a feature whose bitmaps `add` pushes onto `maps`.
         let mut feature = |kind, everyone, add: &mut dyn FnMut(&mut Vec<u32>)| {
             let start = maps.len();
-            add(&mut maps);
+            add(maps);
             out.push(Feature {
                 kind,
                 maps: start..maps.len(),
@@ -1712,9 +1842,9 @@ impl Query {
                 );
             });
         }
-        for (d, (meets, level)) in self.desired.iter().enumerate() {
+        for (d, need) in self.desired.iter().enumerate() {
             let start = maps.len();
-            let everyone = index.language_maps(meets, *level, &mut |map| maps.push(map));
+            let everyone = index.language_maps(&need.meets, need.level, &mut |map| maps.push(map));
             out.push(Feature {
                 kind: Kind::Desired(d),
                 maps: start..maps.len(),
@@ -1741,37 +1871,60 @@ impl Query {
                 feature(Kind::Years(k), &[Some(index.year_maps + k)]);
             }
         }
-        (out, maps)
     }
 
     /// Which features lie within which, from their kinds: a need's node
     /// within its subtree within its line within the related nodes; the
     /// requesting state within its region; more years within fewer. A
     /// feature that counts everyone contains every feature.
-    fn within(&self) -> Vec<u64> {
-        let contains = |outer: Kind, inner: Kind| match (outer, inner) {
-            (a, b) if a == b => true,
-            (Kind::Related, Kind::Line(_) | Kind::AtOrBelow(_) | Kind::Exact(_)) => true,
-            (Kind::Line(j), Kind::AtOrBelow(k) | Kind::Exact(k)) => j == k,
-            (Kind::AtOrBelow(j), Kind::Exact(k)) => j == k,
-            (Kind::Region, Kind::Country) => true,
-            (Kind::Years(j), Kind::Years(k)) => k >= j,
-            _ => false,
-        };
-        self.features
+    fn within(&self, out: &mut Vec<u64>) {
+        let all = self
+            .features
             .iter()
-            .map(|outer| {
-                self.features
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, inner)| outer.everyone || contains(outer.kind, inner.kind))
-                    .fold(0u64, |m, (g, _)| m | 1 << g)
-            })
-            .collect()
+            .enumerate()
+            .fold(0u64, |m, (f, _)| m | 1 << f);
+        // What each kind of feature holds, by kind, in one pass. A need
+        // has three features, so at most 64 / 3 needs are left.
+        let (mut needs, mut country) = (0u64, 0u64);
+        let (mut below, mut exact, mut years) = ([0u64; 22], [0u64; 22], [0u64; 64]);
+        for (f, feature) in self.features.iter().enumerate() {
+            match feature.kind {
+                Kind::Line(_) => needs |= 1 << f,
+                Kind::AtOrBelow(j) => {
+                    needs |= 1 << f;
+                    below[j % 22] |= 1 << f;
+                }
+                Kind::Exact(j) => {
+                    needs |= 1 << f;
+                    exact[j % 22] |= 1 << f;
+                }
+                Kind::Country => country |= 1 << f,
+                Kind::Years(k) => {
+                    // Step k holds every step from k up.
+                    for held in &mut years[..=(k as usize).min(63)] {
+                        *held |= 1 << f;
+                    }
+                }
+                _ => {}
+            }
+        }
+        out.clear();
+        out.extend(self.features.iter().enumerate().map(|(f, outer)| {
+            let inner = match outer.kind {
+                _ if outer.everyone => all,
+                Kind::Related => needs,
+                Kind::Line(j) => below[j % 22] | exact[j % 22],
+                Kind::AtOrBelow(j) => exact[j % 22],
+                Kind::Region => country,
+                Kind::Years(j) => years[(j as usize).min(63)],
+                _ => 0,
+            };
+            inner | 1 << f
+        }));
     }
 
     /// The masks [`ceiling`](Self::ceiling) reads, from the features.
-    fn plan(&self) -> Plan {
+    fn plan_into(&self, plan: &mut Plan) {
         let bit = |kind: Kind| {
             self.features
                 .iter()
@@ -1786,28 +1939,27 @@ impl Query {
                 .fold(0u64, |m, (f, _)| m | 1 << f)
         };
         let related = bit(Kind::Related);
-        let needs = (0..self.themes.len())
-            .map(|j| {
-                let need = &self.themes[j];
-                // Lacking a weaker feature means lacking the stronger ones;
-                // a need with nothing below it (or above it) has two
-                // features that are one.
-                let leaf = need.deeper == [0, 0];
-                let root = need.broader == [0, 0];
-                let exact = bit(Kind::Exact(j));
-                let below = bit(Kind::AtOrBelow(j)) | if leaf { exact } else { 0 };
-                let line = related | bit(Kind::Line(j)) | if root { below } else { 0 };
-                [line, below | line, exact | below | line]
-            })
-            .collect();
+        plan.needs.clear();
+        plan.needs.extend((0..self.themes.len()).map(|j| {
+            let need = &self.themes[j];
+            // Lacking a weaker feature means lacking the stronger ones;
+            // a need with nothing below it (or above it) has two
+            // features that are one.
+            let leaf = need.deeper == [0, 0];
+            let root = need.broader == [0, 0];
+            let exact = bit(Kind::Exact(j));
+            let below = bit(Kind::AtOrBelow(j)) | if leaf { exact } else { 0 };
+            let line = related | bit(Kind::Line(j)) | if root { below } else { 0 };
+            [line, below | line, exact | below | line]
+        }));
         let region = bit(Kind::Region);
-        Plan {
-            needs,
-            competencies: mask(|k| matches!(k, Kind::Competency(_))),
-            desired: mask(|k| matches!(k, Kind::Desired(_))),
-            region,
-            country: bit(Kind::Country) | region,
-            years: (0..YEAR_STEPS)
+        plan.competencies = mask(|k| matches!(k, Kind::Competency(_)));
+        plan.desired = mask(|k| matches!(k, Kind::Desired(_)));
+        plan.region = region;
+        plan.country = bit(Kind::Country) | region;
+        plan.years.clear();
+        plan.years.extend(
+            (0..YEAR_STEPS)
                 .map(|k| {
                     let cap = YEARS_CAP * 365;
                     (
@@ -1815,9 +1967,8 @@ impl Query {
                         ((step_days(k) - 1) * 1000 / cap) as u32,
                     )
                 })
-                .filter(|(b, _)| *b != 0)
-                .collect(),
-        }
+                .filter(|(b, _)| *b != 0),
+        );
     }
 
     /// The best total of an expert lacking the features whose bits are set

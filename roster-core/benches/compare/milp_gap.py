@@ -2,7 +2,8 @@
 
 `assign_non_overlapping` lets an expert take several missions of a batch as
 long as their days do not overlap. That problem is NP-hard in general, so
-the library solves it by a greedy pass and local improvement. This script
+the library solves it by local search, started from a greedy pass and from
+the exact one-mission answer. This script
 solves the same batches exactly, as a mixed-integer program, and reports how
 far the heuristic's total is from the optimum.
 

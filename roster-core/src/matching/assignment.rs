@@ -4,8 +4,9 @@
 //! [`assign`] solves the model in which each expert takes at most one
 //! mission of the batch, exactly. [`assign_non_overlapping`] lets an expert
 //! take several missions whose days do not overlap; that problem is NP-hard
-//! in general, so it is solved by a greedy pass and local improvement, and
-//! the result says whether an upper bound proves it optimal.
+//! in general, so it is solved by local search, started both from a greedy
+//! pass and from the exact answer of the stricter model, and the result
+//! says whether an upper bound proves it optimal.
 //!
 //! The exact solver is our own successive-shortest-path assignment on the
 //! sparse candidate graph. The crates we looked at (for example the
@@ -111,32 +112,24 @@ pub struct Assignment {
 /// A candidate listed twice for one request counts once, at its higher
 /// score.
 pub fn assign(requests: &[BatchRequest]) -> Assignment {
-    let graph = Graph::new(requests);
-    let matched = graph.solve();
-    let mut chosen: Vec<Vec<(usize, u32)>> = vec![Vec::new(); requests.len()];
-    for (row, col) in matched.into_iter().enumerate() {
-        let Some(col) = col else { continue };
-        let r = graph.row_request[row];
-        if let Some(&(_, score)) = graph.edges[r].iter().find(|(c, _)| *c == col) {
-            chosen[r].push((col, score));
-        }
-    }
-    let placements = requests
-        .iter()
-        .zip(&chosen)
-        .map(|(req, cols)| {
-            cols.iter()
-                .map(|&(c, score)| (req, graph.experts[c], score))
-                .collect::<Vec<_>>()
-        })
+    let placements = exact(requests)
+        .into_iter()
+        .zip(requests)
+        .map(|(list, req)| list.into_iter().map(|(e, s)| (req, e, s)).collect())
         .collect();
     finish(requests, placements, true)
 }
 
 /// Assigns experts to requests, letting an expert take several missions of
 /// the batch when their days do not overlap, maximising the total score by
-/// a greedy pass and local improvement. `optimal` is set when the total
-/// reaches the bound of every request taking its best candidates.
+/// local search.
+///
+/// Two plans are improved: one from a greedy pass by score, and one from
+/// the exact answer of [`assign`], which is also feasible here; the better
+/// is kept, so the total is never below that of [`assign`]. `optimal` is
+/// set only when the total reaches the bound of every request taking its
+/// best candidates, since the exact answer of the stricter model proves
+/// nothing about this one.
 pub fn assign_non_overlapping(requests: &[BatchRequest]) -> Assignment {
     let mut edges: Vec<(u32, usize, ExpertId)> = requests
         .iter()
@@ -150,51 +143,6 @@ pub fn assign_non_overlapping(requests: &[BatchRequest]) -> Assignment {
     // Best score first; ties by request then expert, so the result is the
     // same on every run.
     edges.sort_by_key(|&(s, r, e)| (Reverse(s), r, e));
-    let mut plan = Plan {
-        requests,
-        by_request: vec![Vec::new(); requests.len()],
-        by_expert: HashMap::new(),
-    };
-    for &(s, r, e) in &edges {
-        if plan.has_room(r) && plan.free(e, r) && !plan.holds(r, e) {
-            plan.place(r, e, s);
-        }
-    }
-    // Local improvement: place a candidate when the missions it would
-    // displace (its overlapping ones, and the request's weakest when full)
-    // are worth less than it.
-    for _round in 0..8 {
-        let mut improved = false;
-        for &(s, r, e) in &edges {
-            if plan.holds(r, e) {
-                continue;
-            }
-            // `e` is not on `r`, so `r` is never among its clashes.
-            let clashes: Vec<(usize, u32)> = plan.clashes(e, r);
-            let weakest = (!plan.has_room(r)).then(|| plan.weakest(r)).flatten();
-            if !plan.has_room(r) && weakest.is_none() {
-                // A request that wants nobody.
-                continue;
-            }
-            let lost: u64 = clashes.iter().map(|&(_, s)| u64::from(s)).sum::<u64>()
-                + weakest.map_or(0, |(_, s)| u64::from(s));
-            if u64::from(s) > lost {
-                for (cr, _) in clashes {
-                    plan.remove(cr, e);
-                }
-                if !plan.has_room(r)
-                    && let Some((w, _)) = plan.weakest(r)
-                {
-                    plan.remove(r, w);
-                }
-                plan.place(r, e, s);
-                improved = true;
-            }
-        }
-        if !improved {
-            break;
-        }
-    }
     let bound: u64 = requests
         .iter()
         .map(|req| {
@@ -207,14 +155,49 @@ pub fn assign_non_overlapping(requests: &[BatchRequest]) -> Assignment {
                 .sum::<u64>()
         })
         .sum();
+
+    let mut plan = Plan::new(requests);
+    plan.search(&edges);
+    // Greedy misses chains (an expert moves to a lesser mission so that a
+    // third takes its place), which the exact one-mission answer finds; it
+    // cannot beat a plan already at the bound.
+    if plan.total() < bound {
+        let mut seeded = Plan::new(requests);
+        for (r, list) in exact(requests).into_iter().enumerate() {
+            for (e, s) in list {
+                seeded.place(r, e, s);
+            }
+        }
+        seeded.search(&edges);
+        if seeded.total() > plan.total() {
+            plan = seeded;
+        }
+    }
+
+    let total = plan.total();
     let placements: Vec<Vec<(&BatchRequest, ExpertId, u32)>> = plan
         .by_request
-        .iter()
+        .into_iter()
         .zip(requests)
-        .map(|(list, req)| list.iter().map(|&(e, s)| (req, e, s)).collect())
+        .map(|(list, req)| list.into_iter().map(|(e, s)| (req, e, s)).collect())
         .collect();
-    let total: u64 = placements.iter().flatten().map(|p| u64::from(p.2)).sum();
     finish(requests, placements, total == bound)
+}
+
+/// The exact answer where each expert takes at most one mission of the
+/// batch: per request, its experts with their scores.
+fn exact(requests: &[BatchRequest]) -> Vec<Vec<(ExpertId, u32)>> {
+    let graph = Graph::new(requests);
+    let matched = graph.solve();
+    let mut chosen: Vec<Vec<(ExpertId, u32)>> = vec![Vec::new(); requests.len()];
+    for (row, col) in matched.into_iter().enumerate() {
+        let Some(col) = col else { continue };
+        let r = graph.row_request[row];
+        if let Some(&(_, score)) = graph.edges[r].iter().find(|(c, _)| *c == col) {
+            chosen[r].push((graph.experts[col], score));
+        }
+    }
+    chosen
 }
 
 fn finish(
@@ -274,14 +257,90 @@ fn dedup(candidates: &[(ExpertId, u32)]) -> Vec<(ExpertId, u32)> {
     list
 }
 
-/// The greedy plan of [`assign_non_overlapping`].
+/// A plan of [`assign_non_overlapping`]: never an expert on two
+/// overlapping missions, nor a request over what it wants.
 struct Plan<'a> {
     requests: &'a [BatchRequest],
     by_request: Vec<Vec<(ExpertId, u32)>>,
     by_expert: HashMap<ExpertId, Vec<(usize, u32)>>,
 }
 
-impl Plan<'_> {
+impl<'a> Plan<'a> {
+    fn new(requests: &'a [BatchRequest]) -> Plan<'a> {
+        Plan {
+            requests,
+            by_request: vec![Vec::new(); requests.len()],
+            by_expert: HashMap::new(),
+        }
+    }
+
+    fn total(&self) -> u64 {
+        self.by_request
+            .iter()
+            .flatten()
+            .map(|&(_, s)| u64::from(s))
+            .sum()
+    }
+
+    /// Fills, improves, and fills again what the improvement freed. No step
+    /// lowers the total.
+    fn search(&mut self, edges: &[(u32, usize, ExpertId)]) {
+        self.fill(edges);
+        self.improve(edges);
+        // After this pass every candidate missing from a request with
+        // room is on an overlapping mission, which is what
+        // `CandidatesPlacedElsewhere` says.
+        self.fill(edges);
+    }
+
+    /// Places each candidate, best score first, where the request has room
+    /// and the expert is free on its days.
+    fn fill(&mut self, edges: &[(u32, usize, ExpertId)]) {
+        for &(s, r, e) in edges {
+            if self.has_room(r) && self.free(e, r) && !self.holds(r, e) {
+                self.place(r, e, s);
+            }
+        }
+    }
+
+    /// Local improvement: places a candidate when the missions it would
+    /// displace (its overlapping ones, and the request's weakest when
+    /// full) are worth less than it.
+    fn improve(&mut self, edges: &[(u32, usize, ExpertId)]) {
+        for _round in 0..8 {
+            let mut improved = false;
+            for &(s, r, e) in edges {
+                if self.holds(r, e) {
+                    continue;
+                }
+                // `e` is not on `r`, so `r` is never among its clashes.
+                let clashes: Vec<(usize, u32)> = self.clashes(e, r);
+                let weakest = (!self.has_room(r)).then(|| self.weakest(r)).flatten();
+                if !self.has_room(r) && weakest.is_none() {
+                    // A request that wants nobody.
+                    continue;
+                }
+                let lost: u64 = clashes.iter().map(|&(_, s)| u64::from(s)).sum::<u64>()
+                    + weakest.map_or(0, |(_, s)| u64::from(s));
+                if u64::from(s) > lost {
+                    for (cr, _) in clashes {
+                        self.remove(cr, e);
+                    }
+                    if !self.has_room(r)
+                        && let Some((w, _)) = self.weakest(r)
+                    {
+                        self.remove(r, w);
+                    }
+                    self.place(r, e, s);
+                    improved = true;
+                }
+            }
+            if !improved {
+                break;
+            }
+        }
+    }
+
     fn has_room(&self, r: usize) -> bool {
         self.by_request[r].len() < usize::from(self.requests[r].wanted)
     }

@@ -82,9 +82,14 @@ def test_the_options_change_the_gaps(office: roster.Roster) -> None:
 @pytest.mark.parametrize(
     ("options", "fields", "fragment"),
     [
-        ({"node_threshold": -1}, ["node_threshold"], "is -1; a number of experts is 0 or more"),
-        ({"ending_within_days": -1}, ["ending_within_days"], "from 0 to 3660"),
-        ({"ending_within_days": 10**6}, ["ending_within_days"], "is 1000000;"),
+        ({"node_threshold": -1}, ["node_threshold"], "node_threshold: is -1; must be zero or more"),
+        (
+            {"node_threshold": 2**64},
+            ["node_threshold"],
+            "is 18446744073709551616; the maximum is 18446744073709551615",
+        ),
+        ({"ending_within_days": -1}, ["ending_within_days"], "is -1; must be zero or more"),
+        ({"ending_within_days": 10**6}, ["ending_within_days"], "is 1000000; the maximum is 3660"),
         ({"working_level": "expert"}, ["working_level"], "unknown level `expert`"),
         ({"member_languages": {"XXX": ["en"]}}, ["member_languages.XXX"], "not a Bali Process"),
         ({"member_languages": {"IOM": ["en"]}}, ["member_languages.IOM"], "member state"),
@@ -99,12 +104,13 @@ def test_the_options_change_the_gaps(office: roster.Roster) -> None:
         ({"today": "2026-02-30"}, ["today"], "YYYY-MM-DD"),
         (
             {"node_threshold": -2, "working_level": "x", "member_languages": {"XXX": []}},
-            ["node_threshold", "working_level", "member_languages.XXX"],
+            ["node_threshold", "member_languages.XXX", "working_level"],
             "3 invalid fields",
         ),
     ],
     ids=[
         "negative-threshold",
+        "threshold-beyond-64-bits",
         "negative-period",
         "long-period",
         "unknown-level",
@@ -125,6 +131,34 @@ def test_bad_coverage_options_name_the_field(
         office.coverage(**options)
     assert [field for field, _ in caught.value.errors] == fields
     assert fragment in str(caught.value)
+
+
+def test_every_bad_coverage_option_is_reported_at_once(office: roster.Roster) -> None:
+    with pytest.raises(roster.ValidationError) as caught:
+        office.coverage(
+            node_threshold=2**64,
+            member_languages={"THA": "th", "XXX": ["en"], "VNM": ["vi", 7], "KHM": ["km!"]},
+            ending_within_days=-1,
+            working_level="expert",
+            today="2026-02-30",
+        )
+    errors = caught.value.errors
+    # In the order of the options, and of the state codes within
+    # member_languages.
+    assert [field for field, _ in errors] == [
+        "node_threshold",
+        "member_languages.KHM[0]",
+        "member_languages.THA",
+        "member_languages.VNM[1]",
+        "member_languages.XXX",
+        "ending_within_days",
+        "working_level",
+        "today",
+    ]
+    assert errors[0][1] == "is 18446744073709551616; the maximum is 18446744073709551615"
+    assert errors[2][1] == 'is a string; give a list of language tags, as ["th"]'
+    assert errors[5][1] == "is -1; must be zero or more"
+    assert str(caught.value).startswith("8 invalid fields: node_threshold: ")
 
 
 def test_an_analyst_reads_counts_and_a_member_nothing(office: roster.Roster) -> None:

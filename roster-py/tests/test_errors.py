@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,8 @@ def test_every_invalid_field_is_listed(office: roster.Roster) -> None:
     ("change", "field", "fragment"),
     [
         ({"experts_wanted": 0}, "experts_wanted", "at least 1"),
-        ({"experts_wanted": 70000}, "experts_wanted", "out of range"),
+        ({"experts_wanted": 70000}, "experts_wanted", "is 70000; the maximum is 65535"),
+        ({"experts_wanted": -1}, "experts_wanted", "is -1; must be zero or more"),
         ({"themes": {"D.1": True}}, "themes", "Sequence"),
         ({"window": {"first": "2025-07-01", "last": "10 July"}}, "window.last", ""),
         (
@@ -114,9 +116,135 @@ def test_an_unknown_id_is_not_found(office: roster.Roster) -> None:
             call(-1)
 
 
-def test_ids_beyond_64_bits_are_ordinary_errors(office: roster.Roster) -> None:
-    with pytest.raises(OverflowError):
-        office.expert(2**64)
+class Index:
+    """A whole number that is not an int, as numpy's integers are."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __index__(self) -> int:
+        return self.value
+
+
+I64_MAX = 2**63 - 1
+FEEDBACK = {"rating": 4}
+
+# Every method that takes an expert id, called with the id given.
+ID_CALLS: dict[str, Callable[[roster.Roster, Any], object]] = {
+    "expert": lambda r, i: r.expert(i),
+    "screen": lambda r, i: r.screen(i),
+    "invite": lambda r, i: r.invite(i),
+    "reinvite": lambda r, i: r.reinvite(i),
+    "decline": lambda r, i: r.decline(i, "busy"),
+    "upload_cv": lambda r, i: r.upload_cv(i, "cv.pdf", PDF),
+    "renew": lambda r, i: r.renew(i),
+    "withdraw": lambda r, i: r.withdraw(i, "moved"),
+    "update_profile": lambda r, i: r.update_profile(i, 1, caseworker()),
+    "why_not": lambda r, i: r.why_not("THA/THA-2025-07", i),
+    "register": lambda r, i: r.register(i, {"profile": caseworker(), "cv_document": 1}),
+    "include": lambda r, i: r.include(i),
+    "revoke": lambda r, i: r.revoke(i, "asked"),
+    "audit_trail": lambda r, i: r.audit_trail(i),
+    "propose": lambda r, i: r.propose("THA", "THA-2025-07", i),
+    "accept": lambda r, i: r.accept("THA", "THA-2025-07", i),
+    "complete": lambda r, i: r.complete("THA", "THA-2025-07", i),
+    "record_feedback": lambda r, i: r.record_feedback("THA", "THA-2025-07", i, FEEDBACK),
+    "decline_engagement": lambda r, i: r.decline_engagement("THA", "THA-2025-07", i),
+}
+
+
+@pytest.mark.parametrize("call", ID_CALLS.values(), ids=ID_CALLS.keys())
+@pytest.mark.parametrize(
+    ("expert_id", "message"),
+    [
+        (2**63, f"is {2**63}; the maximum is {I64_MAX}"),
+        (2**70, f"is {2**70}; the maximum is {I64_MAX}"),
+        (-(2**63) - 1, f"is {-(2**63) - 1}; must be at least {-(2**63)}"),
+        (Index(2**64), f"is {2**64}; the maximum is {I64_MAX}"),
+    ],
+    ids=["2**63", "2**70", "below-i64", "index-2**64"],
+)
+def test_an_id_beyond_64_bits_is_a_validation_error(
+    office: roster.Roster,
+    call: Callable[[roster.Roster, Any], object],
+    expert_id: Any,
+    message: str,
+) -> None:
+    with pytest.raises(roster.ValidationError) as caught:
+        call(office, expert_id)
+    err = caught.value
+    assert not isinstance(err, OverflowError)
+    assert isinstance(err, ValueError)
+    assert err.field == "expert_id"
+    assert err.errors == [("expert_id", message)]
+    assert str(err) == f"expert_id: {message}"
+
+
+def test_an_id_of_another_type_is_still_a_type_error(office: roster.Roster) -> None:
+    with pytest.raises(TypeError):
+        office.expert("E-0001")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        office.expert(1.0)  # type: ignore[arg-type]
+    # Any whole number fits, an int or not.
+    with pytest.raises(roster.NotFoundError):
+        office.expert(Index(I64_MAX))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("version", "message"),
+    [
+        (-1, "is -1; must be zero or more"),
+        (2**64, f"is {2**64}; the maximum is {2**64 - 1}"),
+    ],
+    ids=["negative", "beyond-64-bits"],
+)
+def test_a_version_out_of_range_is_a_validation_error(
+    office: roster.Roster, version: int, message: str
+) -> None:
+    expert_id = office.nominate(nomination("PHL", caseworker()))["expert"]
+    with pytest.raises(roster.ValidationError) as caught:
+        office.update_profile(expert_id, version, caseworker())
+    assert caught.value.errors == [("expected_version", message)]
+
+
+@pytest.mark.parametrize(
+    ("call", "field", "message"),
+    [
+        (
+            lambda r: r.match_request(thai_request(experts_wanted=-2)),
+            "experts_wanted",
+            "is -2; must be zero or more",
+        ),
+        (
+            lambda r: r.match_request(thai_request(experts_wanted=2**16)),
+            "experts_wanted",
+            "is 65536; the maximum is 65535",
+        ),
+        (
+            lambda r: r.match_request(thai_request(excluded=[1, 2**63])),
+            "excluded[1]",
+            f"is {2**63}; the maximum is {I64_MAX}",
+        ),
+        (
+            lambda r: r.complete("THA", "THA-2025-07", 1, {"rating": -1}),
+            "feedback.rating",
+            "is -1; must be zero or more",
+        ),
+        (
+            lambda r: r.complete("THA", "THA-2025-07", 1, {"rating": Index(-7)}),
+            "feedback.rating",
+            "is -7; must be zero or more",
+        ),
+    ],
+    ids=["negative-wanted", "wanted-too-large", "excluded-id", "negative-rating", "index"],
+)
+def test_a_number_out_of_range_in_a_record_names_the_field(
+    office: roster.Roster, call: Callable[[roster.Roster], object], field: str, message: str
+) -> None:
+    with pytest.raises(roster.ValidationError) as caught:
+        call(office)
+    assert caught.value.errors == [(field, message)]
+    assert "OverflowError" not in str(caught.value)
 
 
 def test_other_parties_are_refused(office: roster.Roster) -> None:

@@ -209,9 +209,13 @@ def test_a_load_cap_filters_a_busy_expert() -> None:
 @pytest.mark.parametrize(
     ("policy", "fields", "fragment"),
     [
-        ({"weights": {"thematic": 1}}, ["weights"], "missing field `years`"),
+        (
+            {"weights": {"thematic": 1}},
+            ["weights"],
+            "missing fields `years`, `competencies`, `languages`, `region`, `rotation`",
+        ),
         ({"weights": WEIGHTS | {"rotaton": 5}}, ["weights.rotaton"], "unknown field `rotaton`"),
-        ({"weights": WEIGHTS | {"years": -1}}, ["weights.years"], "out of range"),
+        ({"weights": WEIGHTS | {"years": -1}}, ["weights.years"], "is -1; must be zero or more"),
         ({"weights": WEIGHTS | {"years": 2.5}}, ["weights.years"], "float"),
         ({"weights": dict.fromkeys(WEIGHTS, 0)}, ["weights"], "every weight is 0"),
         (
@@ -221,7 +225,11 @@ def test_a_load_cap_filters_a_busy_expert() -> None:
         ),
         ({"weights": [35, 20, 20, 10, 10, 5]}, ["weights"], "Mapping"),
         ({"load_cap": {"max": 2}}, ["load_cap"], "missing field `period_days`"),
-        ({"load_cap": {"max": 2, "days": 365}}, ["load_cap.days"], "unknown field `days`"),
+        (
+            {"load_cap": {"max": 2, "days": 365}},
+            ["load_cap.days", "load_cap"],
+            "unknown field `days`",
+        ),
         (
             {"load_cap": {"max": 0, "period_days": 0}},
             ["load_cap.max", "load_cap.period_days"],
@@ -262,6 +270,61 @@ def test_a_bad_policy_names_the_field(
     with pytest.raises(roster.ValidationError):
         roster.Roster.open_sqlite(path, TODAY, **policy)
     assert not path.exists()
+
+
+def test_every_bad_weight_and_cap_key_is_reported_at_once() -> None:
+    with pytest.raises(roster.ValidationError) as caught:
+        roster.Roster.in_memory(
+            TODAY,
+            weights=WEIGHTS | {"years": -1, "region": 2**32, "rotaton": 5},
+            load_cap={"max": -2, "period_days": "a year"},
+        )
+    errors = caught.value.errors
+    assert [field for field, _ in errors] == [
+        "weights.years",
+        "weights.region",
+        "weights.rotaton",
+        "load_cap.max",
+        "load_cap.period_days",
+    ]
+    assert errors[0][1] == "is -1; must be zero or more"
+    assert errors[1][1] == "is 4294967296; the maximum is 4294967295"
+    assert errors[2][1].startswith("unknown field `rotaton`, expected one of `thematic`")
+    assert errors[3][1] == "is -2; must be zero or more"
+    assert "cannot be interpreted as an integer" in errors[4][1]
+    assert caught.value.field == "weights.years"
+    assert str(caught.value).startswith("5 invalid fields: weights.years: is -1;")
+
+
+def test_the_other_constructor_arguments_are_reported_with_the_policy(tmp_path: Path) -> None:
+    arguments: dict[str, Any] = {
+        "actor": {"kind": "king", "id": "x"},
+        "weights": {"thematic": 1, "years": 2},
+        "load_cap": {"max": 0, "period_days": 30},
+    }
+    for open_ in (
+        lambda: roster.Roster.in_memory("2025-02-30", **arguments),
+        lambda: roster.Roster.open_sqlite(tmp_path / "roster.db", "2025-02-30", **arguments),
+    ):
+        with pytest.raises(roster.ValidationError) as caught:
+            open_()
+        assert caught.value.errors == [
+            (
+                "today",
+                "`2025-02-30` is not a day written YYYY-MM-DD between 1900-01-01 and 9999-12-31",
+            ),
+            (
+                "kind",
+                "unknown variant `king`, expected one of "
+                "`rso`, `participant`, `expert`, `analyst`, `system`",
+            ),
+            ("weights", "missing fields `competencies`, `languages`, `region`, `rotation`"),
+            (
+                "load_cap.max",
+                "is 0, which would remove every expert; allow at least 1 mission in the period",
+            ),
+        ]
+    assert not (tmp_path / "roster.db").exists()
 
 
 def test_the_policy_applies_to_a_sqlite_roster(tmp_path: Path) -> None:

@@ -44,7 +44,10 @@ class ValidationError(RosterError, ValueError):
 
     ``field`` is the path of the first field at fault, such as
     ``expert.email`` or ``expert.languages[0].level``; ``errors`` lists every
-    field at fault with what is wrong with it.
+    field at fault with what is wrong with it. A whole number out of its
+    field's range is one too (``weights.years: is -1; must be zero or
+    more``), as is an argument such as ``expert_id`` beyond 64 bits, where
+    Python's conversion would raise ``OverflowError``.
     """
 
     field: str

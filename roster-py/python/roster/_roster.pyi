@@ -47,7 +47,8 @@ def assign_non_overlapping(batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
     score.
 
     ``batch`` and the result are as for ``assign``. The problem is hard in
-    general, so it is solved by a greedy pass and local improvement:
+    general, so it is solved by local search, started from a greedy pass
+    and from the answer of ``assign``, whose total it never falls below:
     ``optimal`` is true only when the total reaches the bound of every
     request taking its best candidates, and ``"candidates_placed_elsewhere"``
     also covers candidates busy on another request's overlapping days.
@@ -70,6 +71,14 @@ class Roster:
 
     Every call releases the GIL while it works, so other Python threads run
     meanwhile. Instances may be shared between threads.
+
+    A whole number outside what its field or argument allows raises
+    ``ValidationError`` naming it, never ``OverflowError``: a negative
+    count says it must be zero or more, a number too large gives the
+    maximum, and an ``expert_id`` must fit in 64 bits (signed). Any object
+    with ``__index__`` (a numpy integer, say) counts as a whole number;
+    another type, such as a ``str`` for an ``expert_id``, raises
+    ``TypeError``.
     """
 
     @staticmethod
@@ -100,7 +109,8 @@ class Roster:
         :raises ValidationError: if ``today``, ``actor``, ``weights`` or
             ``load_cap`` is malformed, naming the field
             (``weights.rotation``, ``load_cap.max``); unknown keys are
-            refused.
+            refused. ``errors`` lists every problem of all four at once:
+            each bad, unknown or missing key, not only the first.
         """
 
     @staticmethod
@@ -270,7 +280,9 @@ class Roster:
 
         :raises ConflictError: if someone changed the expert since; its
             ``current_version`` says which version to read and retry.
-        :raises ValidationError: if the profile is not valid.
+        :raises ValidationError: if the profile is not valid, or with
+            ``field`` ``"expected_version"`` for a version below 0 or
+            beyond 64 bits.
         """
 
     def preview(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -347,9 +359,11 @@ class Roster:
             level or ``"working"``, ``"fluent"``, ``"native"`` ...).
         :param today: the day of the report (``YYYY-MM-DD``); by default
             the roster's today.
-        :raises ValidationError: for every option at fault
-            (``member_languages.KHM`` for a code that is not a member
-            state, ``member_languages.KHM[0]`` for an unknown tag).
+        :raises ValidationError: for every option at fault, all in one
+            (``node_threshold`` for a negative count,
+            ``member_languages.KHM`` for a code that is not a member
+            state, ``member_languages.KHM[0]`` for an unknown tag,
+            ``today`` for a day that does not exist).
         :raises ForbiddenError: unless acting as the RSO.
         """
 
@@ -447,7 +461,9 @@ class Roster:
             member or the expert.
         :raises ValidationError: with ``field`` ``"state"`` if the
             engagement is not proposed, or ``"expert"`` if a filter now
-            leaves the expert out.
+            leaves the expert out. The load cap is checked again as the
+            acceptance is recorded: of two accepts for one expert at once
+            that the cap cannot both take, one is refused this way.
         """
 
     def decline_engagement(self, requester: str, request_id: str, expert_id: int) -> dict[str, Any]:

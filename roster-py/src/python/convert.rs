@@ -1,13 +1,18 @@
 //! Plain Python values (dicts, lists, strings, numbers) to and from the
 //! roster's records.
 
+use pyo3::exceptions::PyOverflowError;
 use pyo3::prelude::*;
 use pythonize::{Depythonizer, pythonize};
+use roster_core::ExpertId;
 use roster_core::error::{Field, ValidationError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_path_to_error::{Path, Segment};
 
 use super::errors::validation_error;
+use super::ranged::{Failed, Ranged};
+use crate::checks::{Whole, WholeNumber};
 
 /// Reads a record from a Python value. A value of the wrong shape is a
 /// `ValidationError` whose field is the path inside the value
@@ -17,6 +22,15 @@ pub(crate) fn from_python<T: DeserializeOwned>(
     value: &Bound<'_, PyAny>,
     argument: &str,
 ) -> PyResult<T> {
+    read_record(value, argument).map_err(|err| validation_error(value.py(), &err))
+}
+
+/// Reads a record as [`from_python`] does, but returns the problem rather
+/// than raising it, to be listed with others.
+pub(crate) fn read_record<T: DeserializeOwned>(
+    value: &Bound<'_, PyAny>,
+    argument: &str,
+) -> Result<T, ValidationError> {
     read(value, |path| {
         if path == "." {
             argument.to_owned()
@@ -33,6 +47,15 @@ pub(crate) fn from_python_under<T: DeserializeOwned>(
     value: &Bound<'_, PyAny>,
     argument: &str,
 ) -> PyResult<T> {
+    read_under(value, argument).map_err(|err| validation_error(value.py(), &err))
+}
+
+/// Reads a value as [`from_python_under`] does, but returns the problem
+/// rather than raising it, to be listed with others.
+pub(crate) fn read_under<T: DeserializeOwned>(
+    value: &Bound<'_, PyAny>,
+    argument: &str,
+) -> Result<T, ValidationError> {
     read(value, |path| {
         if path == "." {
             argument.to_owned()
@@ -44,18 +67,103 @@ pub(crate) fn from_python_under<T: DeserializeOwned>(
     })
 }
 
+/// Reads `value`; a problem names the field `field` makes of the path to
+/// it. A whole number outside its field's type says so in words ("is -1;
+/// must be zero or more", "is 70000; the maximum is 65535") rather than in
+/// Python's `OverflowError` text.
 fn read<T: DeserializeOwned>(
     value: &Bound<'_, PyAny>,
     field: impl FnOnce(&str) -> String,
-) -> PyResult<T> {
+) -> Result<T, ValidationError> {
+    let failed = Failed::default();
     let mut de = Depythonizer::from_object(value);
-    serde_path_to_error::deserialize(&mut de).map_err(|err| {
-        let field = field(&err.path().to_string());
-        validation_error(
-            value.py(),
-            &ValidationError::new(Field::new(field), err.inner().to_string()),
-        )
+    serde_path_to_error::deserialize(Ranged::new(&mut de, &failed)).map_err(|err| {
+        let field = Field::new(field(&err.path().to_string()));
+        let out_of_range = failed.get().and_then(|range| {
+            let number = whole_number(&value_at(value, err.path())?)?;
+            number.within(field.clone(), range).err()
+        });
+        out_of_range.unwrap_or_else(|| ValidationError::new(field, err.inner().to_string()))
     })
+}
+
+/// The part of `root` at `path`, when it can be found again.
+fn value_at<'py>(root: &Bound<'py, PyAny>, path: &Path) -> Option<Bound<'py, PyAny>> {
+    let mut at = root.clone();
+    for segment in path.iter() {
+        at = match segment {
+            Segment::Seq { index } => at.get_item(index).ok()?,
+            // A dataclass is read by attribute, a mapping by key.
+            Segment::Map { key } => at.get_item(key).or_else(|_| at.getattr(key)).ok()?,
+            // An enum's content sits under its variant's name; a unit
+            // variant is the name itself.
+            Segment::Enum { variant } => match at.get_item(variant) {
+                Ok(content) => content,
+                Err(_) => at,
+            },
+            Segment::Unknown => return None,
+        };
+    }
+    Some(at)
+}
+
+/// `value` as a whole number of any size, if it is one: an int, or any
+/// object with `__index__` (a numpy integer, say).
+pub(crate) fn whole_number(value: &Bound<'_, PyAny>) -> Option<WholeNumber> {
+    match value.extract::<i128>() {
+        Ok(n) => Some(WholeNumber::new(n)),
+        Err(err) if err.is_instance_of::<PyOverflowError>(value.py()) => {
+            let index = value.call_method0("__index__").ok()?;
+            let negative = index.lt(0).ok()?;
+            Some(WholeNumber::beyond(negative, index.str().ok()?.to_string()))
+        }
+        Err(_) => None,
+    }
+}
+
+/// Reads a whole-number argument named `name` as a `T`: a number outside
+/// `T` is a `ValidationError` naming the argument, as a field of a record
+/// would be, rather than Python's `OverflowError`. Anything but a whole
+/// number raises what Python's own conversion raises (`TypeError`).
+pub(crate) fn whole_argument<T>(value: &Bound<'_, PyAny>, name: &str) -> PyResult<T>
+where
+    T: Whole + for<'a, 'py> FromPyObject<'a, 'py, Error = PyErr>,
+{
+    match whole_number(value) {
+        Some(number) => number
+            .to::<T>(Field::new(name))
+            .map_err(|err| validation_error(value.py(), &err)),
+        None => value.extract::<T>(),
+    }
+}
+
+/// An `expert_id` argument: an int that must fit an expert id (an i64).
+pub(crate) struct ExpertIdArgument(pub(crate) ExpertId);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for ExpertIdArgument {
+    type Error = PyErr;
+
+    fn extract(value: Borrowed<'a, 'py, PyAny>) -> PyResult<ExpertIdArgument> {
+        whole_argument::<i64>(&value, "expert_id").map(|id| ExpertIdArgument(ExpertId(id)))
+    }
+}
+
+/// A whole-number argument of any size, checked later with the other
+/// arguments of its call.
+pub(crate) struct WholeArgument(pub(crate) WholeNumber);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for WholeArgument {
+    type Error = PyErr;
+
+    fn extract(value: Borrowed<'a, 'py, PyAny>) -> PyResult<WholeArgument> {
+        match whole_number(&value) {
+            Some(number) => Ok(WholeArgument(number)),
+            // Python's own conversion says what is wrong (`TypeError`).
+            None => value
+                .extract::<i64>()
+                .map(|n| WholeArgument(WholeNumber::new(n.into()))),
+        }
+    }
 }
 
 /// Writes a record as plain Python values: structs become dicts, lists

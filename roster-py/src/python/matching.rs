@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 use std::panic::{self, AssertUnwindSafe};
 
+use chrono::NaiveDate;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::{PyDict, PyMapping, PyMappingMethods, PyString};
 use roster_core::error::{Field, RosterError, ValidationError};
 use roster_core::matching::assignment::{self, Assignment, BatchRequest};
 use roster_core::matching::coverage::CoverageOptions;
@@ -16,9 +17,10 @@ use roster_core::model::DateRange;
 use roster_core::{ExpertId, Roster};
 use serde::Deserialize;
 
-use super::convert::{from_python_under, to_python};
+use super::convert::{from_python_under, read_under, to_python};
 use super::errors::{internal_error, roster_error};
-use crate::checks::{self, CoverageRequest};
+use crate::checks::{self, CoverageRequest, MemberLanguages, WholeNumber};
+use crate::clock::parse_day;
 
 /// The match policy a roster opens with.
 #[derive(Debug, Clone, Copy)]
@@ -31,33 +33,37 @@ pub(crate) struct MatchSettings {
 
 impl MatchSettings {
     /// Reads `weights=` and `load_cap=` as a script gives them, `None`
-    /// meaning the default, and checks them together.
+    /// meaning the default, and checks them together: every problem of
+    /// either is added to `errors` (each key of each, not just the first),
+    /// and the settings are returned only when there was none.
     pub(crate) fn read(
-        py: Python<'_>,
         weights: Option<&Bound<'_, PyAny>>,
         load_cap: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<MatchSettings> {
+        errors: &mut Vec<ValidationError>,
+    ) -> Option<MatchSettings> {
+        let before = errors.len();
         let weights = given(weights)
-            .map(|w| from_python_under::<WeightsInput>(w, "weights"))
-            .transpose()?
-            .map(Weights::from);
-        let load_cap = given(load_cap)
-            .map(|c| from_python_under::<LoadCapInput>(c, "load_cap"))
-            .transpose()?
-            .map(LoadCap::from);
-        let mut errors = weights
-            .map(|w| checks::check_weights(&w))
-            .unwrap_or_default();
-        errors.extend(
-            load_cap
-                .map(|c| checks::check_load_cap(&c))
-                .unwrap_or_default(),
-        );
-        if errors.is_empty() {
-            Ok(MatchSettings { weights, load_cap })
-        } else {
-            Err(invalid(py, errors))
+            .and_then(|w| read_counts(w, "weights", WEIGHT_NAMES, errors))
+            .map(
+                |[thematic, years, competencies, languages, region, rotation]| Weights {
+                    thematic,
+                    years,
+                    competencies,
+                    languages,
+                    region,
+                    rotation,
+                },
+            );
+        if let Some(w) = &weights {
+            errors.extend(checks::check_weights(w));
         }
+        let load_cap = given(load_cap)
+            .and_then(|c| read_counts(c, "load_cap", ["max", "period_days"], errors))
+            .map(|[max, period_days]| LoadCap { max, period_days });
+        if let Some(c) = &load_cap {
+            errors.extend(checks::check_load_cap(c));
+        }
+        (errors.len() == before).then_some(MatchSettings { weights, load_cap })
     }
 
     /// `roster` with this policy.
@@ -83,7 +89,7 @@ pub(crate) fn assign<'py>(
 }
 
 /// Places experts on the requests of `batch`, an expert on several when
-/// their days do not overlap (a greedy pass and local improvement).
+/// their days do not overlap (local search, never below [`assign`]).
 #[pyfunction]
 pub(crate) fn assign_non_overlapping<'py>(
     py: Python<'py>,
@@ -94,80 +100,173 @@ pub(crate) fn assign_non_overlapping<'py>(
 
 /// The options of a coverage report, as `Roster.coverage` takes them.
 pub(crate) struct CoverageArguments<'a, 'py> {
-    /// The day of the report.
-    pub(crate) today: chrono::NaiveDate,
     /// Fewer experts under a thematic node is a gap.
-    pub(crate) node_threshold: i64,
+    pub(crate) node_threshold: WholeNumber,
     /// Languages of member states, by state code; `None` for none.
     pub(crate) member_languages: Option<&'a Bound<'py, PyAny>>,
     /// How far ahead terms ending are listed.
-    pub(crate) ending_within_days: i64,
+    pub(crate) ending_within_days: WholeNumber,
     /// The level at which a language counts.
     pub(crate) working_level: &'a str,
+    /// The day of the report, as given; `None` for `roster_today`.
+    pub(crate) today: Option<&'a str>,
+    /// The roster's today.
+    pub(crate) roster_today: NaiveDate,
 }
 
 impl CoverageArguments<'_, '_> {
-    /// Checked options, or every problem found.
+    /// Checked options, or one `ValidationError` listing every problem
+    /// with every option.
     pub(crate) fn read(self, py: Python<'_>, membership: &Membership) -> PyResult<CoverageOptions> {
-        let member_languages: BTreeMap<String, Vec<String>> = match given(self.member_languages) {
-            Some(languages) => {
-                refuse_text_for_lists(py, languages)?;
-                from_python_under(languages, "member_languages")?
-            }
-            None => BTreeMap::new(),
+        let member_languages = match given(self.member_languages) {
+            Some(languages) => read_member_languages(languages),
+            None => Ok(BTreeMap::new()),
+        };
+        let today = match self.today {
+            Some(day) => parse_day(day, "today"),
+            None => Ok(self.roster_today),
         };
         let request = CoverageRequest {
-            today: self.today,
             node_threshold: self.node_threshold,
-            working_level: self.working_level.to_owned(),
             member_languages,
             ending_within_days: self.ending_within_days,
+            working_level: self.working_level.to_owned(),
+            today,
         };
         checks::coverage_options(request, membership).map_err(|errors| invalid(py, errors))
     }
 }
 
-/// Score weights as a script writes them: all six, and nothing else, so a
-/// misspelt part is an error rather than a silent default.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WeightsInput {
-    thematic: u32,
-    years: u32,
-    competencies: u32,
-    languages: u32,
-    region: u32,
-    rotation: u32,
+/// Reads `member_languages`, a dict of state codes to lists of tags, going
+/// on past a state whose tags cannot be read so that each is reported.
+fn read_member_languages(languages: &Bound<'_, PyAny>) -> Result<MemberLanguages, ValidationError> {
+    let Ok(dict) = languages.cast::<PyDict>() else {
+        // Another mapping, or no mapping at all: the usual reader takes it
+        // whole, or says what it is instead.
+        let whole: BTreeMap<String, Vec<String>> = read_under(languages, "member_languages")?;
+        return Ok(whole
+            .into_iter()
+            .map(|(code, tags)| (code, Ok(tags)))
+            .collect());
+    };
+    let mut out = BTreeMap::new();
+    for (code, tags) in dict.iter() {
+        let Ok(code) = code.cast::<PyString>().map(ToString::to_string) else {
+            return Err(ValidationError::new(
+                Field::new("member_languages"),
+                "has a key that is not a string; its keys are member states' codes, as \"THA\"",
+            ));
+        };
+        let field = Field::new("member_languages").key(&code);
+        // A string is a sequence too, of characters: `{"THA": "th"}` would
+        // be read as the tags `t` and `h`.
+        let tags = if tags.is_instance_of::<PyString>() {
+            Err(ValidationError::new(
+                field,
+                "is a string; give a list of language tags, as [\"th\"]",
+            ))
+        } else {
+            read_under(&tags, field.as_str())
+        };
+        out.insert(code, tags);
+    }
+    Ok(out)
 }
 
-impl From<WeightsInput> for Weights {
-    fn from(w: WeightsInput) -> Weights {
-        Weights {
-            thematic: w.thematic,
-            years: w.years,
-            competencies: w.competencies,
-            languages: w.languages,
-            region: w.region,
-            rotation: w.rotation,
+/// The six score weights, in the order of [`Weights`]'s fields.
+const WEIGHT_NAMES: [&str; 6] = [
+    "thematic",
+    "years",
+    "competencies",
+    "languages",
+    "region",
+    "rotation",
+];
+
+/// Reads `value`, the argument `argument`, as a dict whose keys are exactly
+/// `names`, each a `u32`: a misspelt key is an error rather than a silent
+/// default. Unlike a derived reader, it goes on past the first problem:
+/// each bad value and unknown key is added to `errors` in the dict's
+/// order, then one problem naming every missing key, and the values are
+/// returned only when there was none.
+fn read_counts<const N: usize>(
+    value: &Bound<'_, PyAny>,
+    argument: &str,
+    names: [&str; N],
+    errors: &mut Vec<ValidationError>,
+) -> Option<[u32; N]> {
+    let items = match value.cast::<PyMapping>().map(PyMappingMethods::items) {
+        Ok(Ok(items)) => items,
+        _ => {
+            // Not a dict: the usual reader says what it is instead.
+            let err = read_under::<BTreeMap<String, u32>>(value, argument)
+                .err()
+                .unwrap_or_else(|| ValidationError::new(Field::new(argument), "is not a dict"));
+            errors.push(err);
+            return None;
+        }
+    };
+    let before = errors.len();
+    let mut given = [false; N];
+    let mut found: [Option<u32>; N] = [None; N];
+    for item in items.iter() {
+        let Ok((key, item)) = item.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>() else {
+            continue;
+        };
+        let Ok(key) = key.cast::<PyString>().map(ToString::to_string) else {
+            errors.push(ValidationError::new(
+                Field::new(argument),
+                format!(
+                    "has a key that is not a string; its keys are {}",
+                    quoted(&names)
+                ),
+            ));
+            continue;
+        };
+        let field = Field::new(argument).key(&key);
+        let Some(i) = names.iter().position(|n| *n == key) else {
+            errors.push(ValidationError::new(
+                field,
+                format!("unknown field `{key}`, expected one of {}", quoted(&names)),
+            ));
+            continue;
+        };
+        given[i] = true;
+        match read_under::<u32>(&item, field.as_str()) {
+            Ok(n) => found[i] = Some(n),
+            Err(err) => errors.push(err),
         }
     }
-}
-
-/// A load cap as a script writes it.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LoadCapInput {
-    max: u32,
-    period_days: u32,
-}
-
-impl From<LoadCapInput> for LoadCap {
-    fn from(c: LoadCapInput) -> LoadCap {
-        LoadCap {
-            max: c.max,
-            period_days: c.period_days,
-        }
+    let missing: Vec<&str> = names
+        .iter()
+        .zip(given)
+        .filter(|(_, given)| !given)
+        .map(|(name, _)| *name)
+        .collect();
+    if !missing.is_empty() {
+        let s = if missing.len() == 1 { "" } else { "s" };
+        errors.push(ValidationError::new(
+            Field::new(argument),
+            format!("missing field{s} {}", quoted(&missing)),
+        ));
     }
+    if errors.len() > before {
+        return None;
+    }
+    let mut out = [0; N];
+    for (slot, value) in out.iter_mut().zip(found) {
+        *slot = value?;
+    }
+    Some(out)
+}
+
+/// `names` as serde lists the fields it expects: `` `a`, `b` ``.
+fn quoted(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// One request of a batch as a script writes it: candidates are
@@ -231,35 +330,12 @@ fn solve<'py>(
     }
 }
 
-/// Refuses `{"THA": "th"}`: a string is a sequence too, of characters, and
-/// would be read as the tags `t` and `h`.
-fn refuse_text_for_lists(py: Python<'_>, languages: &Bound<'_, PyAny>) -> PyResult<()> {
-    let Ok(languages) = languages.cast::<PyDict>() else {
-        return Ok(());
-    };
-    let mut errors = Vec::new();
-    for (code, tags) in languages.iter() {
-        if tags.is_instance_of::<PyString>() {
-            let code = code.str()?.to_string();
-            errors.push(ValidationError::new(
-                Field::new("member_languages").key(&code),
-                "is a string; give a list of language tags, as [\"th\"]",
-            ));
-        }
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(invalid(py, errors))
-    }
-}
-
 /// An argument that is present and not `None`.
 fn given<'a, 'py>(value: Option<&'a Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
     value.filter(|v| !v.is_none())
 }
 
 /// The `ValidationError` listing every problem found.
-fn invalid(py: Python<'_>, errors: Vec<ValidationError>) -> PyErr {
+pub(crate) fn invalid(py: Python<'_>, errors: Vec<ValidationError>) -> PyErr {
     roster_error(py, &RosterError::from(errors))
 }

@@ -3,6 +3,7 @@
 mod convert;
 mod errors;
 mod matching;
+mod ranged;
 mod roster;
 
 use pyo3::prelude::*;

@@ -15,13 +15,16 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use roster_core::error::{RosterError, StoreError};
 use roster_core::matching::Shortlist;
-use roster_core::{Actor, DEFAULT_ZONE, ExpertId, Invited, MemoryStore, Store};
+use roster_core::{Actor, DEFAULT_ZONE, Invited, MemoryStore, Store};
 use tokio::runtime::Runtime;
 
-use super::convert::{from_python, from_python_under, to_python};
+use super::convert::{
+    ExpertIdArgument, WholeArgument, from_python, from_python_under, read_record, to_python,
+    whole_argument,
+};
 use super::errors::{internal_error, roster_error, validation_error};
-use super::matching::{CoverageArguments, MatchSettings};
-use crate::checks::split_request_key;
+use super::matching::{CoverageArguments, MatchSettings, invalid};
+use crate::checks::{WholeNumber, split_request_key};
 use crate::clock::{DayClock, parse_day};
 
 /// The party the bindings act as unless told otherwise: an officer of the
@@ -62,8 +65,7 @@ impl PyRoster {
         weights: Option<&Bound<'_, PyAny>>,
         load_cap: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyRoster> {
-        let (actor, clock) = prepare(py, today, actor)?;
-        let settings = MatchSettings::read(py, weights, load_cap)?;
+        let (actor, clock, settings) = prepare(py, today, actor, weights, load_cap)?;
         let runtime = runtime()?;
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
         Ok(PyRoster::new(
@@ -87,8 +89,7 @@ impl PyRoster {
         load_cap: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyRoster> {
         // Every argument is checked before the file is touched.
-        let (actor, clock) = prepare(py, today, actor)?;
-        let settings = MatchSettings::read(py, weights, load_cap)?;
+        let (actor, clock, settings) = prepare(py, today, actor, weights, load_cap)?;
         let runtime = runtime()?;
         let store = detached(py, &runtime, async move {
             let store = roster_sqlx::sqlite::SqliteStore::open(&path).await?;
@@ -161,23 +162,35 @@ impl PyRoster {
     }
 
     /// Checks a nominated expert against the selection criteria.
-    fn screen<'py>(&self, py: Python<'py>, expert_id: i64) -> PyResult<Bound<'py, PyAny>> {
-        let report = self.run(py, self.roster().screen(&self.actor, ExpertId(expert_id)))?;
+    fn screen<'py>(
+        &self,
+        py: Python<'py>,
+        expert_id: ExpertIdArgument,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let report = self.run(py, self.roster().screen(&self.actor, expert_id.0))?;
         to_python(py, &report)
     }
 
     /// Invites a nominated, eligible expert to register. The returned expert
     /// carries `invitation`: the token for the link (shown once; the store
     /// keeps only its hash) and when it expires.
-    fn invite<'py>(&self, py: Python<'py>, expert_id: i64) -> PyResult<Bound<'py, PyAny>> {
-        let invited = self.run(py, self.roster().invite(&self.actor, ExpertId(expert_id)))?;
+    fn invite<'py>(
+        &self,
+        py: Python<'py>,
+        expert_id: ExpertIdArgument,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let invited = self.run(py, self.roster().invite(&self.actor, expert_id.0))?;
         with_invitation(py, &invited)
     }
 
     /// Sends an invited expert a new invitation; any older token that is
     /// still pending stops working. Returns what `invite` returns.
-    fn reinvite<'py>(&self, py: Python<'py>, expert_id: i64) -> PyResult<Bound<'py, PyAny>> {
-        let invited = self.run(py, self.roster().reinvite(&self.actor, ExpertId(expert_id)))?;
+    fn reinvite<'py>(
+        &self,
+        py: Python<'py>,
+        expert_id: ExpertIdArgument,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let invited = self.run(py, self.roster().reinvite(&self.actor, expert_id.0))?;
         with_invitation(py, &invited)
     }
 
@@ -185,14 +198,10 @@ impl PyRoster {
     fn decline<'py>(
         &self,
         py: Python<'py>,
-        expert_id: i64,
+        expert_id: ExpertIdArgument,
         reason: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let expert = self.run(
-            py,
-            self.roster()
-                .decline(&self.actor, ExpertId(expert_id), reason),
-        )?;
+        let expert = self.run(py, self.roster().decline(&self.actor, expert_id.0, reason))?;
         to_python(py, &expert)
     }
 
@@ -209,7 +218,7 @@ impl PyRoster {
     fn upload_cv<'py>(
         &self,
         py: Python<'py>,
-        expert_id: i64,
+        expert_id: ExpertIdArgument,
         file_name: &str,
         content: Vec<u8>,
     ) -> PyResult<Bound<'py, PyAny>> {
@@ -217,7 +226,7 @@ impl PyRoster {
             py,
             self.roster().upload_cv(
                 &self.actor,
-                ExpertId(expert_id),
+                expert_id.0,
                 file_name,
                 std::io::Cursor::new(content),
             ),
@@ -226,8 +235,12 @@ impl PyRoster {
     }
 
     /// Renews an included or expired expert for the year after its term.
-    fn renew<'py>(&self, py: Python<'py>, expert_id: i64) -> PyResult<Bound<'py, PyAny>> {
-        let expert = self.run(py, self.roster().renew(&self.actor, ExpertId(expert_id)))?;
+    fn renew<'py>(
+        &self,
+        py: Python<'py>,
+        expert_id: ExpertIdArgument,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let expert = self.run(py, self.roster().renew(&self.actor, expert_id.0))?;
         to_python(py, &expert)
     }
 
@@ -235,14 +248,10 @@ impl PyRoster {
     fn withdraw<'py>(
         &self,
         py: Python<'py>,
-        expert_id: i64,
+        expert_id: ExpertIdArgument,
         reason: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let expert = self.run(
-            py,
-            self.roster()
-                .withdraw(&self.actor, ExpertId(expert_id), reason),
-        )?;
+        let expert = self.run(py, self.roster().withdraw(&self.actor, expert_id.0, reason))?;
         to_python(py, &expert)
     }
 
@@ -250,19 +259,16 @@ impl PyRoster {
     fn update_profile<'py>(
         &self,
         py: Python<'py>,
-        expert_id: i64,
-        expected_version: u64,
+        expert_id: ExpertIdArgument,
+        expected_version: &Bound<'py, PyAny>,
         profile: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let expected_version: u64 = whole_argument(expected_version, "expected_version")?;
         let profile = from_python(profile, "profile")?;
         let expert = self.run(
             py,
-            self.roster().update_profile(
-                &self.actor,
-                ExpertId(expert_id),
-                expected_version,
-                profile,
-            ),
+            self.roster()
+                .update_profile(&self.actor, expert_id.0, expected_version, profile),
         )?;
         to_python(py, &expert)
     }
@@ -285,9 +291,9 @@ impl PyRoster {
         &self,
         py: Python<'_>,
         request_id_or_shortlist: &Bound<'_, PyAny>,
-        expert_id: i64,
+        expert_id: ExpertIdArgument,
     ) -> PyResult<String> {
-        let expert = ExpertId(expert_id);
+        let expert = expert_id.0;
         let Ok(key) = request_id_or_shortlist.cast::<PyString>() else {
             let shortlist: Shortlist = from_python_under(request_id_or_shortlist, "shortlist")?;
             return Ok(shortlist.why_not(expert));
@@ -327,35 +333,38 @@ impl PyRoster {
     /// competency, language and nominator, and the gaps. The RSO reads it
     /// whole; an analyst without the terms ending (only their count).
     // Terms ending are listed 30 days ahead unless told, the period before a
-    // term's last day in which its reminder is queued. The defaults are
-    // literals so that Python's signature shows them.
-    #[pyo3(signature = (
-        *,
-        node_threshold = 1,
-        member_languages = None,
-        ending_within_days = 30,
-        working_level = "B2",
-        today = None,
-    ))]
+    // term's last day in which its reminder is queued. The counts are read
+    // whole, of any size, so that one out of range is reported with the
+    // other options; Python's signature is written out because pyo3 shows
+    // only literal defaults.
+    #[pyo3(
+        signature = (
+            *,
+            node_threshold = WholeArgument(WholeNumber::new(1)),
+            member_languages = None,
+            ending_within_days = WholeArgument(WholeNumber::new(30)),
+            working_level = "B2",
+            today = None,
+        ),
+        text_signature = "($self, *, node_threshold=1, member_languages=None, \
+                          ending_within_days=30, working_level=\"B2\", today=None)"
+    )]
     fn coverage<'py>(
         &self,
         py: Python<'py>,
-        node_threshold: i64,
+        node_threshold: WholeArgument,
         member_languages: Option<&Bound<'py, PyAny>>,
-        ending_within_days: i64,
+        ending_within_days: WholeArgument,
         working_level: &str,
         today: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let today = match today {
-            Some(day) => parse_day(day, "today").map_err(|e| validation_error(py, &e))?,
-            None => self.roster().today(),
-        };
         let options = CoverageArguments {
-            today,
-            node_threshold,
+            node_threshold: node_threshold.0,
             member_languages,
-            ending_within_days,
+            ending_within_days: ending_within_days.0,
             working_level,
+            today,
+            roster_today: self.roster().today(),
         }
         .read(py, self.roster().membership())?;
         let roster = self.roster();
@@ -382,21 +391,25 @@ impl PyRoster {
     fn register<'py>(
         &self,
         py: Python<'py>,
-        expert_id: i64,
+        expert_id: ExpertIdArgument,
         registration: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let registration = from_python(registration, "registration")?;
         let expert = self.run(
             py,
             self.roster()
-                .register(&self.actor, ExpertId(expert_id), registration),
+                .register(&self.actor, expert_id.0, registration),
         )?;
         to_python(py, &expert)
     }
 
     /// Includes a registered expert for one year from today, or renews one.
-    fn include<'py>(&self, py: Python<'py>, expert_id: i64) -> PyResult<Bound<'py, PyAny>> {
-        let expert = self.run(py, self.roster().include(&self.actor, ExpertId(expert_id)))?;
+    fn include<'py>(
+        &self,
+        py: Python<'py>,
+        expert_id: ExpertIdArgument,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let expert = self.run(py, self.roster().include(&self.actor, expert_id.0))?;
         to_python(py, &expert)
     }
 
@@ -404,20 +417,20 @@ impl PyRoster {
     fn revoke<'py>(
         &self,
         py: Python<'py>,
-        expert_id: i64,
+        expert_id: ExpertIdArgument,
         reason: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let expert = self.run(
-            py,
-            self.roster()
-                .revoke(&self.actor, ExpertId(expert_id), reason),
-        )?;
+        let expert = self.run(py, self.roster().revoke(&self.actor, expert_id.0, reason))?;
         to_python(py, &expert)
     }
 
     /// One expert.
-    fn expert<'py>(&self, py: Python<'py>, expert_id: i64) -> PyResult<Bound<'py, PyAny>> {
-        let expert = self.run(py, self.roster().expert(&self.actor, ExpertId(expert_id)))?;
+    fn expert<'py>(
+        &self,
+        py: Python<'py>,
+        expert_id: ExpertIdArgument,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let expert = self.run(py, self.roster().expert(&self.actor, expert_id.0))?;
         to_python(py, &expert)
     }
 
@@ -432,12 +445,12 @@ impl PyRoster {
     fn audit_trail<'py>(
         &self,
         py: Python<'py>,
-        expert_id: Option<i64>,
+        expert_id: Option<ExpertIdArgument>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let trail = self.run(
             py,
             self.roster()
-                .audit_trail(&self.actor, expert_id.map(ExpertId)),
+                .audit_trail(&self.actor, expert_id.map(|id| id.0)),
         )?;
         to_python(py, &trail)
     }
@@ -459,12 +472,12 @@ impl PyRoster {
         py: Python<'py>,
         requester: &str,
         request_id: &str,
-        expert_id: i64,
+        expert_id: ExpertIdArgument,
     ) -> PyResult<Bound<'py, PyAny>> {
         let engagement = self.run(
             py,
             self.roster()
-                .propose(&self.actor, requester, request_id, ExpertId(expert_id)),
+                .propose(&self.actor, requester, request_id, expert_id.0),
         )?;
         to_python(py, &engagement)
     }
@@ -475,12 +488,12 @@ impl PyRoster {
         py: Python<'py>,
         requester: &str,
         request_id: &str,
-        expert_id: i64,
+        expert_id: ExpertIdArgument,
     ) -> PyResult<Bound<'py, PyAny>> {
         let engagement = self.run(
             py,
             self.roster()
-                .accept(&self.actor, requester, request_id, ExpertId(expert_id)),
+                .accept(&self.actor, requester, request_id, expert_id.0),
         )?;
         to_python(py, &engagement)
     }
@@ -493,7 +506,7 @@ impl PyRoster {
         py: Python<'py>,
         requester: &str,
         request_id: &str,
-        expert_id: i64,
+        expert_id: ExpertIdArgument,
         feedback: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let feedback = match feedback {
@@ -502,13 +515,8 @@ impl PyRoster {
         };
         let engagement = self.run(
             py,
-            self.roster().complete(
-                &self.actor,
-                requester,
-                request_id,
-                ExpertId(expert_id),
-                feedback,
-            ),
+            self.roster()
+                .complete(&self.actor, requester, request_id, expert_id.0, feedback),
         )?;
         to_python(py, &engagement)
     }
@@ -519,7 +527,7 @@ impl PyRoster {
         py: Python<'py>,
         requester: &str,
         request_id: &str,
-        expert_id: i64,
+        expert_id: ExpertIdArgument,
         feedback: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let feedback = from_python_under(feedback, "feedback")?;
@@ -529,7 +537,7 @@ impl PyRoster {
                 &self.actor,
                 requester,
                 request_id,
-                ExpertId(expert_id),
+                expert_id.0,
                 feedback,
             ),
         )?;
@@ -543,16 +551,12 @@ impl PyRoster {
         py: Python<'py>,
         requester: &str,
         request_id: &str,
-        expert_id: i64,
+        expert_id: ExpertIdArgument,
     ) -> PyResult<Bound<'py, PyAny>> {
         let engagement = self.run(
             py,
-            self.roster().decline_engagement(
-                &self.actor,
-                requester,
-                request_id,
-                ExpertId(expert_id),
-            ),
+            self.roster()
+                .decline_engagement(&self.actor, requester, request_id, expert_id.0),
         )?;
         to_python(py, &engagement)
     }
@@ -634,22 +638,38 @@ fn with_invitation<'py>(py: Python<'py>, invited: &Invited) -> PyResult<Bound<'p
     Ok(out)
 }
 
-/// Reads the arguments every constructor shares.
+/// Reads the arguments every constructor shares; a `ValidationError` lists
+/// the problems of all of them, not just of the first at fault.
 fn prepare(
     py: Python<'_>,
     today: Option<&str>,
     actor: Option<&Bound<'_, PyAny>>,
-) -> PyResult<(Actor, Arc<DayClock>)> {
+    weights: Option<&Bound<'_, PyAny>>,
+    load_cap: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(Actor, Arc<DayClock>, MatchSettings)> {
+    let mut errors = Vec::new();
+    let day = today.and_then(|today| {
+        parse_day(today, "today")
+            .map_err(|err| errors.push(err))
+            .ok()
+    });
     let actor = match actor {
-        Some(actor) if !actor.is_none() => from_python(actor, "actor")?,
-        _ => Actor::Rso(DEFAULT_OFFICER.to_owned()),
+        Some(actor) if !actor.is_none() => read_record(actor, "actor")
+            .map_err(|err| errors.push(err))
+            .ok(),
+        _ => Some(Actor::Rso(DEFAULT_OFFICER.to_owned())),
     };
-    let clock = Arc::new(DayClock::default());
-    if let Some(today) = today {
-        let day = parse_day(today, "today").map_err(|e| validation_error(py, &e))?;
-        clock.set_day(day, DEFAULT_ZONE);
+    let settings = MatchSettings::read(weights, load_cap, &mut errors);
+    match (actor, settings) {
+        (Some(actor), Some(settings)) if errors.is_empty() => {
+            let clock = Arc::new(DayClock::default());
+            if let Some(day) = day {
+                clock.set_day(day, DEFAULT_ZONE);
+            }
+            Ok((actor, clock, settings))
+        }
+        _ => Err(invalid(py, errors)),
     }
-    Ok((actor, clock))
 }
 
 /// A runtime of its own for each roster: one worker thread is plenty, since

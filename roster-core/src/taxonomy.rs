@@ -18,7 +18,6 @@
 //! # Ok::<(), roster_core::taxonomy::UnknownCode>(())
 //! ```
 
-use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use serde::Serialize;
@@ -71,8 +70,8 @@ pub struct Taxonomy {
     version: &'static str,
     themes: Vec<ThemeNode>,
     competencies: Vec<Competency>,
-    theme_index: BTreeMap<&'static str, u16>,
-    competency_index: BTreeMap<&'static str, u16>,
+    theme_index: foldhash::HashMap<&'static str, u16>,
+    competency_index: foldhash::HashMap<&'static str, u16>,
     // For each node, the half-open range of sheet positions of its subtree.
     // The table is in pre-order, so a subtree is contiguous.
     subtree_end: Vec<u16>,

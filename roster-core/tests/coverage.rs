@@ -104,3 +104,27 @@ fn a_period_past_the_calendar_lists_every_term_instead_of_panicking() {
     let ending: Vec<ExpertId> = report.terms_ending.iter().map(|t| t.expert).collect();
     assert_eq!(ending, [ExpertId(1), ExpertId(2)]);
 }
+
+#[test]
+fn a_term_that_has_ended_counts_no_more_before_the_sweep() {
+    // Still marked included (the sweep has not run), but the term ended
+    // the day before the report.
+    let lapsed = expert(1, Status::Included, &["D.1"], &["THA"], "2026-06-14");
+    let current = expert(2, Status::Included, &["D.1"], &["IDN"], "2026-06-15");
+    let options = CoverageOptions {
+        today: d("2026-06-15"),
+        node_threshold: 2,
+        working_level: Level::B2,
+        member_languages: BTreeMap::new(),
+        ending_within_days: 30,
+    };
+    let report = coverage(&[lapsed, current], Taxonomy::current(), &options);
+    assert_eq!(report.included, 1);
+    let count = |code: &str| report.themes.iter().find(|(c, _)| c == code).unwrap().1;
+    assert_eq!((count("D"), count("D.1")), (1, 1));
+    assert_eq!(report.nominators, BTreeMap::from([("IDN".to_owned(), 1)]));
+    assert!(report.thin_themes.contains(&"D.1".to_owned()));
+    let ending: Vec<ExpertId> = report.terms_ending.iter().map(|t| t.expert).collect();
+    assert_eq!(ending, [ExpertId(2)]);
+    assert_eq!(report.terms_ending_count, 1);
+}

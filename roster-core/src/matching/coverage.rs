@@ -47,8 +47,9 @@ pub struct TermEnding {
     pub last_day: NaiveDate,
 }
 
-/// The coverage report. Every count is of included experts; maps are in
-/// code order, so the report is the same on every run.
+/// The coverage report. Every count is of experts included on the
+/// report's day (whose term covers it, whether or not the sweep has run);
+/// maps are in code order, so the report is the same on every run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Coverage {
     /// The day the report is for.
@@ -77,9 +78,13 @@ pub struct Coverage {
 
 /// The coverage of the included experts among `experts`.
 pub fn coverage(experts: &[Expert], taxonomy: &Taxonomy, options: &CoverageOptions) -> Coverage {
+    // Included on `today`: a term that has ended counts no more, even
+    // before the sweep moves the expert to expired (matching already
+    // leaves such experts out).
     let included: Vec<&Expert> = experts
         .iter()
         .filter(|e| e.status == Status::Included)
+        .filter(|e| e.term.as_ref().is_some_and(|t| t.covers(options.today)))
         .collect();
 
     let mut themes = vec![0usize; taxonomy.themes().len()];

@@ -872,13 +872,18 @@ impl Roster {
     }
 
     /// One expert. RSO officers see everyone; an expert sees only itself; a
-    /// nominator sees the experts it nominated.
+    /// nominator sees the experts it nominated; any other member state or
+    /// observer sees an expert included on the roster, as
+    /// [`included_experts`](Roster::included_experts) shows it (without its
+    /// referees' contact addresses).
     pub async fn expert(&self, actor: &Actor, id: ExpertId) -> Result<Expert, RosterError> {
         let expert = self.get(id).await?;
         match actor {
             Actor::Rso(_) => Ok(expert),
             Actor::Expert(me) if *me == id => Ok(expert),
-            Actor::Participant(code) if expert.nominators().contains(code.as_str()) => Ok(expert),
+            Actor::Participant(code) => {
+                member_view(code, expert).ok_or_else(|| forbidden(actor, "see this expert"))
+            }
             _ => Err(forbidden(actor, "see this expert")),
         }
     }
@@ -887,6 +892,28 @@ impl Roster {
     pub async fn experts(&self, actor: &Actor) -> Result<Vec<Expert>, RosterError> {
         require_rso(actor, "list every expert")?;
         Ok(self.store.experts().await?)
+    }
+
+    /// The experts included on the roster, ordered by id, for members to
+    /// search. RSO officers see them whole; a member state or observer
+    /// sees the experts it nominated whole and the others without their
+    /// referees' contact addresses (left empty: a member asks the RSO to
+    /// reach a referee). Anyone else is refused.
+    pub async fn included_experts(&self, actor: &Actor) -> Result<Vec<Expert>, RosterError> {
+        let member = match actor {
+            Actor::Rso(_) => None,
+            Actor::Participant(code) => Some(code.as_str()),
+            _ => return Err(forbidden(actor, "search the included experts")),
+        };
+        let experts = self.store.experts().await?;
+        Ok(experts
+            .into_iter()
+            .filter(|e| e.status == Status::Included)
+            .filter_map(|e| match member {
+                Some(code) => member_view(code, e),
+                None => Some(e),
+            })
+            .collect())
     }
 
     /// What the included experts cover, and the gaps, for targeting the
@@ -1121,6 +1148,22 @@ fn conflict(expert: ExpertId) -> impl FnOnce(StoreError) -> RosterError {
         },
         other => other.into(),
     }
+}
+
+/// What member `code` may see of `expert`: all of an expert it nominated;
+/// of another, only when included, and without its referees' contact
+/// addresses; nothing otherwise.
+fn member_view(code: &str, mut expert: Expert) -> Option<Expert> {
+    if expert.nominators().contains(code) {
+        return Some(expert);
+    }
+    if expert.status != Status::Included {
+        return None;
+    }
+    for referee in &mut expert.profile.referees {
+        referee.email.clear();
+    }
+    Some(expert)
 }
 
 fn forbidden(actor: &Actor, action: &'static str) -> RosterError {

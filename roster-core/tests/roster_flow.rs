@@ -524,3 +524,69 @@ async fn the_rso_reads_coverage_whole_and_an_analyst_reads_only_counts() {
         assert!(matches!(err, RosterError::Forbidden { .. }), "{err:?}");
     }
 }
+
+#[tokio::test]
+async fn members_search_included_experts_without_referees_contacts() {
+    let f = Fixture::new().await;
+    let included = f
+        .nominate(
+            "IDN",
+            profile("Sukarni", "sukarni@example.org", &["B.2.3"], "2015-01-01"),
+        )
+        .await
+        .unwrap()
+        .expert();
+    let nominated = f
+        .nominate(
+            "IDN",
+            profile("Aung Kyaw Moe", "akm@example.org", &["D.1"], "2015-01-01"),
+        )
+        .await
+        .unwrap()
+        .expert();
+    f.set_day("2026-04-15");
+    f.include(included).await;
+    let whole = f.roster.expert(&rso(), included).await.unwrap();
+    assert!(whole.profile.referees.iter().all(|r| !r.email.is_empty()));
+
+    // Another member sees the included expert, referees' addresses empty,
+    // everything else as stored.
+    let tha = Actor::Participant("THA".into());
+    let seen = f.roster.expert(&tha, included).await.unwrap();
+    assert!(seen.profile.referees.iter().all(|r| r.email.is_empty()));
+    let mut expected = whole.clone();
+    for referee in &mut expected.profile.referees {
+        referee.email.clear();
+    }
+    assert_eq!(seen, expected);
+    // The nominator sees its nominee whole; nobody else sees one not
+    // included.
+    let idn = Actor::Participant("IDN".into());
+    assert_eq!(f.roster.expert(&idn, included).await.unwrap(), whole);
+    assert_eq!(
+        f.roster
+            .expert(&tha, nominated)
+            .await
+            .unwrap_err()
+            .to_string(),
+        "participant:THA may not see this expert"
+    );
+
+    let listed = f.roster.included_experts(&tha).await.unwrap();
+    assert_eq!(listed, [expected]);
+    assert_eq!(
+        f.roster.included_experts(&idn).await.unwrap(),
+        std::slice::from_ref(&whole)
+    );
+    assert_eq!(f.roster.included_experts(&rso()).await.unwrap(), [whole]);
+    for actor in [Actor::Expert(included), Actor::Analyst("a-1".into())] {
+        assert_eq!(
+            f.roster
+                .included_experts(&actor)
+                .await
+                .unwrap_err()
+                .to_string(),
+            format!("{actor} may not search the included experts")
+        );
+    }
+}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 import roster
 
 from samples import (
@@ -182,3 +184,34 @@ def test_the_system_clock_runs_until_a_day_is_set() -> None:
     assert repr(r) == "Roster(store='memory', today=None, actor='rso:python')"
     r.set_today("2024-02-29")
     assert repr(r) == "Roster(store='memory', today='2024-02-29', actor='rso:python')"
+
+
+def test_members_search_included_experts_without_referees_addresses(
+    office: roster.Roster,
+) -> None:
+    r = office
+    included = r.nominate(nomination("PHL", caseworker()))["expert"]
+    nominated = r.nominate(nomination("VNM", protection_officer()))["expert"]
+    onboard(r, included, caseworker())
+    whole = r.expert(included)
+    assert all(referee["email"] for referee in whole["profile"]["referees"])
+
+    thailand = r.as_actor({"kind": "participant", "id": "THA"})
+    seen = thailand.expert(included)
+    assert [referee["email"] for referee in seen["profile"]["referees"]] == [
+        "" for _ in whole["profile"]["referees"]
+    ]
+    seen["profile"]["referees"] = whole["profile"]["referees"]
+    assert seen == whole
+    assert thailand.included_experts() == [thailand.expert(included)]
+
+    philippines = r.as_actor({"kind": "participant", "id": "PHL"})
+    assert philippines.included_experts() == [whole]
+    assert r.included_experts() == [whole]
+    with pytest.raises(roster.ForbiddenError) as refused:
+        thailand.expert(nominated)
+    assert str(refused.value) == "participant:THA may not see this expert"
+    analyst = r.as_actor({"kind": "analyst", "id": "a-1"})
+    with pytest.raises(roster.ForbiddenError) as refused:
+        analyst.included_experts()
+    assert str(refused.value) == "analyst:a-1 may not search the included experts"

@@ -407,6 +407,10 @@ class Roster:
         """One expert: ``id``, ``version``, ``status``, ``profile``,
         ``nominations`` and, once set, ``cv_document`` and ``term``.
 
+        The RSO sees every expert; an expert itself; a member state or
+        observer the experts it nominated, and any other included expert
+        with its referees' ``email`` left empty.
+
         :raises NotFoundError: if there is no such expert.
         :raises ForbiddenError: if the acting party may not see it.
         """
@@ -415,6 +419,15 @@ class Roster:
         """Every expert, ordered by id.
 
         :raises ForbiddenError: unless acting as the RSO.
+        """
+
+    def included_experts(self) -> list[dict[str, Any]]:
+        """The experts included on the roster, ordered by id, for members
+        to search: whole for the RSO and for the member that nominated
+        them, otherwise with their referees' ``email`` left empty.
+
+        :raises ForbiddenError: unless acting as the RSO or a member state
+            or observer.
         """
 
     def audit_trail(self, expert_id: int | None = None) -> list[dict[str, Any]]:

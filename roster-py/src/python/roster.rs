@@ -440,6 +440,13 @@ impl PyRoster {
         to_python(py, &experts)
     }
 
+    /// The included experts, ordered by id, as the acting party may see
+    /// them.
+    fn included_experts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let experts = self.run(py, self.roster().included_experts(&self.actor))?;
+        to_python(py, &experts)
+    }
+
     /// The audit trail, oldest first: of one expert, or of all.
     #[pyo3(signature = (expert_id = None))]
     fn audit_trail<'py>(

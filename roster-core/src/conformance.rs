@@ -44,7 +44,7 @@ use crate::model::{
     PersonName, Profile, Referee, Sector,
 };
 use crate::store::{
-    Invitation, NewExpert, NewInvitation, NewRevocationRequest, Notice, OutboxMessage,
+    Caps, Invitation, NewExpert, NewInvitation, NewRevocationRequest, Notice, OutboxMessage,
     RevocationDecision, Store,
 };
 
@@ -153,6 +153,8 @@ macro_rules! conformance_tests {
             concurrent_overlapping_engagements_store_one,
             capped_update_refuses_a_full_period_and_changes_nothing,
             concurrent_capped_accepts_store_one,
+            capped_update_refuses_a_filled_request_and_changes_nothing,
+            concurrent_accepts_on_a_filled_request_store_what_it_wants,
             engagements_filter_and_order,
             engagement_needs_a_stored_expert_and_request,
             completed_engagement_without_feedback_reads_none,
@@ -1137,7 +1139,8 @@ pub async fn concurrent_overlapping_engagements_store_one(store: &dyn Store) {
     assert_eq!(ok(store.engagements(None).await, "engagements").len(), 1);
 }
 
-/// `update_engagement_capped` counts the expert's other accepted and
+/// `update_engagement_capped` with a load cap counts the expert's other
+/// accepted and
 /// completed engagements by the rule of
 /// [`load_cap_breach`](crate::matching::load_cap_breach): a full period
 /// back from the new mission's first day, or from a mission accepted later
@@ -1189,7 +1192,9 @@ pub async fn capped_update_refuses_a_full_period_and_changes_nothing(store: &dyn
             state: EngagementState::Accepted,
             ..proposal.clone()
         };
-        let refused = store.update_engagement_capped(&accepted, one).await;
+        let refused = store
+            .update_engagement_capped(&accepted, Caps::load(one))
+            .await;
         let message = refused.as_ref().err().map(ToString::to_string);
         match refused {
             Err(StoreError::LoadCap { id, breach }) => {
@@ -1230,7 +1235,7 @@ pub async fn capped_update_refuses_a_full_period_and_changes_nothing(store: &dyn
                     state: EngagementState::Accepted,
                     ..proposals[2].clone()
                 },
-                one,
+                Caps::load(one),
             )
             .await,
         "update_engagement_capped",
@@ -1244,7 +1249,7 @@ pub async fn capped_update_refuses_a_full_period_and_changes_nothing(store: &dyn
                     state: EngagementState::Accepted,
                     ..proposals[0].clone()
                 },
-                two,
+                Caps::load(two),
             )
             .await,
         "update_engagement_capped",
@@ -1257,7 +1262,7 @@ pub async fn capped_update_refuses_a_full_period_and_changes_nothing(store: &dyn
                     state: EngagementState::Declined,
                     ..proposals[1].clone()
                 },
-                one,
+                Caps::load(one),
             )
             .await,
         "update_engagement_capped",
@@ -1307,8 +1312,8 @@ pub async fn concurrent_capped_accepts_store_one(store: &dyn Store) {
             });
         }
         let (a, b) = tokio::join!(
-            store.update_engagement_capped(&accepted[0], one),
-            store.update_engagement_capped(&accepted[1], one)
+            store.update_engagement_capped(&accepted[0], Caps::load(one)),
+            store.update_engagement_capped(&accepted[1], Caps::load(one))
         );
         let mut stored = Vec::new();
         for result in [a, b] {
@@ -1325,6 +1330,179 @@ pub async fn concurrent_capped_accepts_store_one(store: &dyn Store) {
             .into_iter()
             .filter(Engagement::blocks)
             .collect();
+        assert_eq!(held, stored, "round {round}: engagements holding days");
+    }
+}
+
+/// `update_engagement_capped` with the request's demand counts the other
+/// experts holding days (accepted or completed) on the same request: when
+/// they are as many as it wants, it fails with `Filled` naming the request
+/// and the demand, and nothing changes; proposals, declined engagements,
+/// another request's bookings and the engagement's own stored version do
+/// not count, and a larger demand or an engagement that holds no days
+/// passes.
+pub async fn capped_update_refuses_a_filled_request_and_changes_nothing(store: &dyn Store) {
+    let mut experts = Vec::new();
+    for name in ["ana", "bo", "chai", "dara", "eli"] {
+        experts.push(create(store, &format!("{name}@example.org")).await.id);
+    }
+    let july = saved_request(store, "R-1", "2025-07-01", "2025-07-10").await;
+    let august = saved_request(store, "R-2", "2025-08-04", "2025-08-08").await;
+    // On July: Ana completed, Bo accepted, Chai proposed, Dara declined.
+    // Eli holds August, another request.
+    for (expert, state) in [
+        (experts[0], EngagementState::Completed),
+        (experts[1], EngagementState::Accepted),
+        (experts[2], EngagementState::Proposed),
+        (experts[3], EngagementState::Declined),
+    ] {
+        ok(
+            store.create_engagement(&engage(&july, expert, state)).await,
+            "create_engagement",
+        );
+    }
+    ok(
+        store
+            .create_engagement(&engage(&august, experts[4], EngagementState::Accepted))
+            .await,
+        "create_engagement",
+    );
+    let eli = ok(
+        store
+            .create_engagement(&engage(&july, experts[4], EngagementState::Proposed))
+            .await,
+        "create_engagement",
+    );
+    let before = snapshot(store).await;
+    let chai_accepts = Engagement {
+        state: EngagementState::Accepted,
+        ..engage(&july, experts[2], EngagementState::Proposed)
+    };
+    let refused = store
+        .update_engagement_capped(&chai_accepts, Caps::wanted(2))
+        .await;
+    let message = refused.as_ref().err().map(ToString::to_string);
+    match refused {
+        Err(StoreError::Filled { request, wanted }) => {
+            assert_eq!((request.as_str(), wanted), (july.key().as_str(), 2));
+        }
+        other => panic!("accept on a filled request: expected Filled, got {other:?}"),
+    }
+    assert_eq!(
+        message.as_deref(),
+        Some(
+            format!(
+                "request {} is filled: it wants 2 experts, and as many hold its days",
+                july.key()
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(snapshot(store).await, before);
+
+    // Bo's own acceptance, written again, counts only the others: Ana.
+    let bo_again = Engagement {
+        version: 1,
+        ..engage(&july, experts[1], EngagementState::Accepted)
+    };
+    let bo_again = ok(
+        store
+            .update_engagement_capped(&bo_again, Caps::wanted(2))
+            .await,
+        "update_engagement_capped",
+    );
+    assert_eq!(bo_again.version, 2);
+    // Declining holds no days and passes even on a filled request.
+    let eli_declines = ok(
+        store
+            .update_engagement_capped(
+                &Engagement {
+                    state: EngagementState::Declined,
+                    ..eli
+                },
+                Caps::wanted(1),
+            )
+            .await,
+        "update_engagement_capped",
+    );
+    assert_eq!(eli_declines.version, 2);
+    // With room for three, Chai's acceptance is stored.
+    let chai = ok(
+        store
+            .update_engagement_capped(&chai_accepts, Caps::wanted(3))
+            .await,
+        "update_engagement_capped",
+    );
+    assert_eq!((chai.state, chai.version), (EngagementState::Accepted, 2));
+    let holding: Vec<ExpertId> = ok(store.engagements(None).await, "engagements")
+        .into_iter()
+        .filter(|e| e.request_id == july.key() && e.blocks())
+        .map(|e| e.expert)
+        .collect();
+    assert_eq!(holding, experts[..3]);
+}
+
+/// Several accepts on one request at once, each of another expert: the
+/// request is stored with exactly as many experts as it wants, and every
+/// other accept fails with `Filled`. Run for many requests in turn, so
+/// that a check made outside the write's transaction would show.
+pub async fn concurrent_accepts_on_a_filled_request_store_what_it_wants(store: &dyn Store) {
+    const ROUNDS: usize = 10;
+    const WANTED: u16 = 2;
+    let mut experts = Vec::new();
+    for n in 0..4 {
+        experts.push(create(store, &format!("expert{n}@example.org")).await.id);
+    }
+    for round in 0..ROUNDS {
+        // One request a month, so that no expert's bookings overlap.
+        let month = round + 1;
+        let req = saved_request(
+            store,
+            &format!("R-{round}"),
+            &format!("2025-{month:02}-01"),
+            &format!("2025-{month:02}-05"),
+        )
+        .await;
+        let mut accepts = Vec::new();
+        for &expert in &experts {
+            let proposal = ok(
+                store
+                    .create_engagement(&engage(&req, expert, EngagementState::Proposed))
+                    .await,
+                "create_engagement",
+            );
+            accepts.push(Engagement {
+                state: EngagementState::Accepted,
+                ..proposal
+            });
+        }
+        let caps = Caps::wanted(WANTED);
+        let (a, b, c, d) = tokio::join!(
+            store.update_engagement_capped(&accepts[0], caps),
+            store.update_engagement_capped(&accepts[1], caps),
+            store.update_engagement_capped(&accepts[2], caps),
+            store.update_engagement_capped(&accepts[3], caps),
+        );
+        let mut stored = Vec::new();
+        for result in [a, b, c, d] {
+            match result {
+                Ok(engagement) => stored.push(engagement),
+                Err(StoreError::Filled { request, wanted }) => {
+                    assert_eq!((request, wanted), (req.key(), WANTED), "round {round}");
+                }
+                Err(other) => panic!("round {round}: not a filled refusal: {other:?}"),
+            }
+        }
+        assert_eq!(
+            stored.len(),
+            usize::from(WANTED),
+            "round {round}: accepts stored"
+        );
+        let held: Vec<Engagement> = ok(store.engagements(None).await, "engagements")
+            .into_iter()
+            .filter(|e| e.request_id == req.key() && e.blocks())
+            .collect();
+        stored.sort_by_key(|e| e.expert);
         assert_eq!(held, stored, "round {round}: engagements holding days");
     }
 }

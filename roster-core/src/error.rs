@@ -110,6 +110,18 @@ pub enum StoreError {
         /// The cap and the full period.
         breach: CapBreach,
     },
+    /// Accepting the engagement would give its request more experts than
+    /// it wants: `wanted` other experts already hold days on it.
+    #[error(
+        "request {request} is filled: it wants {wanted} {}, and as many hold its days",
+        if *.wanted == 1 { "expert" } else { "experts" }
+    )]
+    Filled {
+        /// The request's id, `requester/request`.
+        request: String,
+        /// How many experts it wants.
+        wanted: u16,
+    },
     /// No record with this id.
     #[error("{entity} {id} not found")]
     NotFound {

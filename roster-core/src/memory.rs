@@ -9,12 +9,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::error::StoreError;
 use crate::lifecycle::{AuditDraft, AuditEntry, GENESIS, Status};
-use crate::matching::LoadCap;
 use crate::model::{Call, Engagement, Expert, ExpertId, MissionRequest};
 use crate::store::{
-    CallStore, ExpertStore, Invitation, InvitationStore, IssuedInvitation, MissionStore, NewExpert,
-    NewInvitation, NewRevocationRequest, Notice, Outbox, OutboxMessage, RevocationDecision,
-    RevocationRequest, RevocationStore, check_load_cap,
+    CallStore, Caps, ExpertStore, Invitation, InvitationStore, IssuedInvitation, MissionStore,
+    NewExpert, NewInvitation, NewRevocationRequest, Notice, Outbox, OutboxMessage,
+    RevocationDecision, RevocationRequest, RevocationStore, check_caps,
 };
 
 /// A store that keeps everything in memory.
@@ -51,12 +50,12 @@ impl MemoryStore {
 }
 
 impl Inner {
-    /// The checks and the write of `update_engagement`, with the load cap
+    /// The checks and the write of `update_engagement`, with the caps
     /// when given, on the locked store.
     fn replace_engagement(
         &mut self,
         engagement: &Engagement,
-        cap: Option<LoadCap>,
+        caps: Caps,
     ) -> Result<Engagement, StoreError> {
         let key = (engagement.request_id.clone(), engagement.expert);
         let current = match self.engagements.get(&key) {
@@ -77,9 +76,7 @@ impl Inner {
             });
         }
         check_overlap(&self.engagements, engagement)?;
-        if let Some(cap) = cap {
-            check_load_cap(engagement, cap, self.engagements.values())?;
-        }
+        check_caps(engagement, caps, self.engagements.values())?;
         let stored = Engagement {
             version: current + 1,
             ..engagement.clone()
@@ -337,15 +334,15 @@ impl MissionStore for MemoryStore {
     }
 
     async fn update_engagement(&self, engagement: &Engagement) -> Result<Engagement, StoreError> {
-        self.lock().replace_engagement(engagement, None)
+        self.lock().replace_engagement(engagement, Caps::default())
     }
 
     async fn update_engagement_capped(
         &self,
         engagement: &Engagement,
-        cap: LoadCap,
+        caps: Caps,
     ) -> Result<Engagement, StoreError> {
-        self.lock().replace_engagement(engagement, Some(cap))
+        self.lock().replace_engagement(engagement, caps)
     }
 
     async fn engagements(&self, expert: Option<ExpertId>) -> Result<Vec<Engagement>, StoreError> {

@@ -109,16 +109,18 @@ pub trait MissionStore: Send + Sync {
     async fn update_engagement(&self, engagement: &Engagement) -> Result<Engagement, StoreError>;
 
     /// As [`update_engagement`](MissionStore::update_engagement), and, in
-    /// the same transaction, fails with [`StoreError::LoadCap`] when the
-    /// engagement holds days (accepted or completed) and the expert's other
-    /// engagements already fill `cap` by the rule of [`load_cap_breach`].
-    /// The check and the write are one atomic step: of two such updates
-    /// for one expert at once, the second sees the first. A refused update
-    /// changes nothing.
+    /// the same transaction, refuses an engagement that holds days
+    /// (accepted or completed) beyond `caps`: with [`StoreError::LoadCap`]
+    /// when the expert's other engagements already fill `caps.load` by the
+    /// rule of [`load_cap_breach`], and with [`StoreError::Filled`] when
+    /// `caps.wanted` other experts already hold days on the same request.
+    /// The checks and the write are one atomic step: of two such updates
+    /// at once, for one expert or on one request, the second sees the
+    /// first. A refused update changes nothing.
     async fn update_engagement_capped(
         &self,
         engagement: &Engagement,
-        cap: LoadCap,
+        caps: Caps,
     ) -> Result<Engagement, StoreError>;
 
     /// Engagements, of one expert or of all, ordered by request id then
@@ -126,34 +128,81 @@ pub trait MissionStore: Send + Sync {
     async fn engagements(&self, expert: Option<ExpertId>) -> Result<Vec<Engagement>, StoreError>;
 }
 
-/// The load cap check of
+/// The limits an accepted engagement must keep, checked by
+/// [`update_engagement_capped`](MissionStore::update_engagement_capped) in
+/// the step that records it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Caps {
+    /// The most missions an expert takes per rolling period.
+    pub load: Option<LoadCap>,
+    /// The most experts holding days on one request: its
+    /// [`experts_wanted`](crate::model::MissionRequest::experts_wanted).
+    pub wanted: Option<u16>,
+}
+
+impl Caps {
+    /// Only the load cap.
+    pub fn load(cap: LoadCap) -> Caps {
+        Caps {
+            load: Some(cap),
+            wanted: None,
+        }
+    }
+
+    /// Only the request's demand.
+    pub fn wanted(experts: u16) -> Caps {
+        Caps {
+            load: None,
+            wanted: Some(experts),
+        }
+    }
+}
+
+/// The checks of
 /// [`update_engagement_capped`](MissionStore::update_engagement_capped),
-/// for adapters to run inside their transaction: refuses with
-/// [`StoreError::LoadCap`] an engagement that holds days when the stored
-/// `engagements` already fill `cap` by the rule of [`load_cap_breach`]
-/// (other experts' engagements, and the engagement's own stored version,
-/// are ignored). An engagement that holds no days always passes.
-pub fn check_load_cap<'a>(
+/// for adapters to run inside their transaction. `stored` holds at least
+/// the stored engagements of the engagement's expert and of its request;
+/// others are ignored, and so is the engagement's own stored version. An
+/// engagement that holds no days always passes. The load cap is checked
+/// first, by the rule of [`load_cap_breach`]; then the demand: the request
+/// is filled when `caps.wanted` other experts hold days on it.
+pub fn check_caps<'a>(
     engagement: &Engagement,
-    cap: LoadCap,
-    engagements: impl IntoIterator<Item = &'a Engagement>,
+    caps: Caps,
+    stored: impl IntoIterator<Item = &'a Engagement> + Clone,
 ) -> Result<(), StoreError> {
     if !engagement.blocks() {
         return Ok(());
     }
-    match load_cap_breach(
-        cap,
-        engagement.expert,
-        &engagement.request_id,
-        &engagement.window,
-        engagements,
-    ) {
-        Some(breach) => Err(StoreError::LoadCap {
+    if let Some(cap) = caps.load
+        && let Some(breach) = load_cap_breach(
+            cap,
+            engagement.expert,
+            &engagement.request_id,
+            &engagement.window,
+            stored.clone(),
+        )
+    {
+        return Err(StoreError::LoadCap {
             id: engagement.id(),
             breach,
-        }),
-        None => Ok(()),
+        });
     }
+    if let Some(wanted) = caps.wanted {
+        let holding = stored
+            .into_iter()
+            .filter(|e| {
+                e.request_id == engagement.request_id && e.expert != engagement.expert && e.blocks()
+            })
+            .count();
+        if holding >= usize::from(wanted) {
+            return Err(StoreError::Filled {
+                request: engagement.request_id.clone(),
+                wanted,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// An invitation to issue: only the token's hash is given to the store.

@@ -22,8 +22,8 @@ use roster_core::model::{
     DateRange, Engagement, EngagementState, NominationRecord, Organisation, Sector,
 };
 use roster_core::store::{
-    CallStore, ExpertStore, Invitation, InvitationStore, IssuedInvitation, MissionStore, NewExpert,
-    NewInvitation, NewRevocationRequest, Outbox, OutboxMessage, RevocationDecision,
+    CallStore, Caps, ExpertStore, Invitation, InvitationStore, IssuedInvitation, MissionStore,
+    NewExpert, NewInvitation, NewRevocationRequest, Outbox, OutboxMessage, RevocationDecision,
     RevocationRequest, RevocationStore,
 };
 use roster_core::taxonomy::Taxonomy;
@@ -674,10 +674,10 @@ impl MissionStore for Recording {
     async fn update_engagement_capped(
         &self,
         engagement: &Engagement,
-        cap: LoadCap,
+        caps: Caps,
     ) -> Result<Engagement, StoreError> {
         tokio::task::yield_now().await;
-        self.inner.update_engagement_capped(engagement, cap).await
+        self.inner.update_engagement_capped(engagement, caps).await
     }
 
     async fn engagements(&self, expert: Option<ExpertId>) -> Result<Vec<Engagement>, StoreError> {
@@ -965,6 +965,76 @@ async fn accepts_at_once_for_one_expert_keep_the_load_cap() {
     ];
     want.sort_by(|p, q| p.0.cmp(&q.0));
     assert_eq!(held, want);
+}
+
+/// A request accepts no more experts than it wants: with X accepted on a
+/// request for one expert, accepting Y, alone or at the same time as X, is
+/// an error on `expert` that says so, and Y stays proposed; once X
+/// declines, Y's acceptance goes through.
+#[tokio::test]
+async fn a_request_accepts_no_more_experts_than_it_wants() {
+    let (roster, store, ids) = xyz_roster().await;
+    let thai = Actor::Participant("THA".into());
+    let (x, y) = (ids[0], ids[1]);
+    let may = monthly(1);
+    roster.match_request(&thai, may.clone()).await.unwrap();
+    for expert in [x, y] {
+        roster
+            .propose(&rso(), "THA", &may.id, expert)
+            .await
+            .unwrap();
+    }
+    let filled = |expert: ExpertId| {
+        format!(
+            "THA/THA-2026-01 wants 1 expert and already has it; decline one before accepting {expert}"
+        )
+    };
+    // At once: the store, checking the demand as it writes, lets one in.
+    let (a, b) = tokio::join!(
+        roster.accept(&thai, "THA", &may.id, x),
+        roster.accept(&thai, "THA", &may.id, y)
+    );
+    let (winner, loser, refused) = match (a, b) {
+        (Ok(won), Err(RosterError::Validation(e))) => (won.expert, y, e),
+        (Err(RosterError::Validation(e)), Ok(won)) => (won.expert, x, e),
+        other => panic!("expected one accept and one refusal on a field, got {other:?}"),
+    };
+    assert_eq!(refused.field.as_str(), "expert");
+    assert_eq!(refused.message, filled(loser));
+    // One after the other: the same refusal.
+    let again = roster
+        .accept(&thai, "THA", &may.id, loser)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&again, RosterError::Validation(e) if e.message == filled(loser)),
+        "{again:?}"
+    );
+    let states = |engagements: Vec<Engagement>| -> Vec<(ExpertId, EngagementState)> {
+        engagements
+            .into_iter()
+            .map(|e| (e.expert, e.state))
+            .collect()
+    };
+    let mut want = vec![
+        (winner, EngagementState::Accepted),
+        (loser, EngagementState::Proposed),
+    ];
+    want.sort_by_key(|w| w.0);
+    assert_eq!(states(store.engagements(None).await.unwrap()), want);
+
+    roster
+        .decline_engagement(&thai, "THA", &may.id, winner)
+        .await
+        .unwrap();
+    let accepted = roster.accept(&thai, "THA", &may.id, loser).await.unwrap();
+    assert_eq!(accepted.state, EngagementState::Accepted);
+    let mut want = vec![
+        (winner, EngagementState::Declined),
+        (loser, EngagementState::Accepted),
+    ];
+    want.sort_by_key(|w| w.0);
+    assert_eq!(states(store.engagements(None).await.unwrap()), want);
 }
 
 /// Previews `req` twice and checks that neither stored anything: the

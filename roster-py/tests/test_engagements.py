@@ -11,7 +11,15 @@ import pytest
 
 import roster
 
-from samples import CALL_2025, PDF, TODAY, caseworker, nomination, thai_request
+from samples import (
+    CALL_2025,
+    PDF,
+    TODAY,
+    caseworker,
+    nomination,
+    protection_officer,
+    thai_request,
+)
 
 THAI = {"kind": "participant", "id": "THA"}
 REQUEST = "THA-2025-07"
@@ -245,3 +253,30 @@ def test_accepts_at_once_keep_the_load_cap(store: str, tmp_path: Path) -> None:
             f'expert: E-{expert_id:04d} was removed by the filter "load cap": 1 accepted '
             "or completed mission between 2024-08-04 and 2025-08-08; the cap is 1 per 365 days"
         )
+
+
+def test_a_request_accepts_no_more_experts_than_it_wants(office: roster.Roster) -> None:
+    # A request for one expert, both experts proposed: once one accepts,
+    # the other's acceptance is refused on `expert` until the first declines.
+    caseworker_id = included(office)
+    officer = protection_officer()
+    officer_id = int(office.nominate(nomination("VNM", officer))["expert"])
+    office.screen(officer_id)
+    office.invite(officer_id)
+    cv = office.upload_cv(officer_id, "cv.pdf", PDF)
+    office.register(officer_id, {"profile": officer, "cv_document": cv["id"]})
+    office.include(officer_id)
+    office.match_request(thai_request(experts_wanted=1))
+    for expert_id in [caseworker_id, officer_id]:
+        office.propose("THA", REQUEST, expert_id)
+    thailand = office.as_actor(THAI)
+    thailand.accept("THA", REQUEST, caseworker_id)
+    with pytest.raises(roster.ValidationError) as caught:
+        thailand.accept("THA", REQUEST, officer_id)
+    assert caught.value.field == "expert"
+    assert caught.value.message == (
+        "expert: THA/THA-2025-07 wants 1 expert and already has it; "
+        f"decline one before accepting E-{officer_id:04d}"
+    )
+    thailand.decline_engagement("THA", REQUEST, caseworker_id)
+    assert thailand.accept("THA", REQUEST, officer_id)["state"] == "accepted"

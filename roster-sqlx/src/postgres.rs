@@ -40,9 +40,8 @@ use futures_core::Stream;
 use futures_util::StreamExt as _;
 use roster_core::StoreError;
 use roster_core::lifecycle::{AuditDraft, AuditEntry, GENESIS, Status, chain_hash};
-use roster_core::matching::LoadCap;
 use roster_core::model::{Call, DateRange, Engagement, Expert, ExpertId, MissionRequest};
-use roster_core::store::{CallStore, ExpertStore, MissionStore, NewExpert, check_load_cap};
+use roster_core::store::{CallStore, Caps, ExpertStore, MissionStore, NewExpert, check_caps};
 use sqlx::error::ErrorKind;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, Transaction};
@@ -566,7 +565,7 @@ impl MissionStore for PgStore {
     async fn update_engagement(&self, engagement: &Engagement) -> Result<Engagement, StoreError> {
         retrying!(is_retryable, {
             let mut tx = self.begin().await?;
-            let result = update_engagement(&mut tx, engagement, None).await;
+            let result = update_engagement(&mut tx, engagement, Caps::default()).await;
             finish(tx, result).await
         })
     }
@@ -574,11 +573,11 @@ impl MissionStore for PgStore {
     async fn update_engagement_capped(
         &self,
         engagement: &Engagement,
-        cap: LoadCap,
+        caps: Caps,
     ) -> Result<Engagement, StoreError> {
         retrying!(is_retryable, {
             let mut tx = self.begin().await?;
-            let result = update_engagement(&mut tx, engagement, Some(cap)).await;
+            let result = update_engagement(&mut tx, engagement, caps).await;
             finish(tx, result).await
         })
     }
@@ -823,6 +822,26 @@ async fn lock_expert(conn: &mut PgConnection, expert: ExpertId) -> Result<(), St
     }
 }
 
+/// Locks the request's row, so that accepts on one request queue and the
+/// demand check after it sees every acceptance committed before this one.
+/// Taken after [`lock_expert`], as every booking takes its locks in that
+/// order.
+async fn lock_request(conn: &mut PgConnection, request: &str) -> Result<(), StoreError> {
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT id FROM requests WHERE id = $1 FOR UPDATE")
+            .bind(request)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(backend)?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(StoreError::NotFound {
+            entity: "request",
+            id: request.to_owned(),
+        }),
+    }
+}
+
 /// Refuses a blocking engagement that would share a day with another
 /// blocking engagement of the expert; run after [`lock_expert`].
 async fn check_overlap(conn: &mut PgConnection, engagement: &Engagement) -> Result<(), StoreError> {
@@ -851,19 +870,21 @@ async fn check_overlap(conn: &mut PgConnection, engagement: &Engagement) -> Resu
     Ok(())
 }
 
-/// Every engagement of `expert`, for the load cap check. Run after
-/// [`lock_expert`], so every booking committed before this one is seen
-/// and none can slip in before the write.
-async fn expert_engagements(
+/// The stored engagements of an engagement's expert and of its request,
+/// which [`check_caps`] reads. Run after [`lock_expert`] (and, for the
+/// demand, [`lock_request`]), so every booking committed before this one
+/// is seen and none can slip in before the write.
+async fn capped_engagements(
     conn: &mut PgConnection,
-    expert: ExpertId,
+    engagement: &Engagement,
 ) -> Result<Vec<Engagement>, StoreError> {
     sqlx::query(
         "SELECT request_id, expert_id, first_day, last_day, state, version,
                 feedback_rating, feedback_comment, feedback_by, feedback_at
-         FROM engagements WHERE expert_id = $1",
+         FROM engagements WHERE expert_id = $1 OR request_id = $2",
     )
-    .bind(expert.0)
+    .bind(engagement.expert.0)
+    .bind(&engagement.request_id)
     .fetch_all(&mut *conn)
     .await
     .map_err(backend)?
@@ -924,7 +945,7 @@ async fn insert_engagement(
 async fn update_engagement(
     conn: &mut PgConnection,
     engagement: &Engagement,
-    cap: Option<LoadCap>,
+    caps: Caps,
 ) -> Result<Engagement, StoreError> {
     let id = engagement.id();
     lock_expert(conn, engagement.expert)
@@ -953,11 +974,12 @@ async fn update_engagement(
     };
     let current = codec::check_version("engagement", &id, engagement.version, stored)?;
     check_overlap(conn, engagement).await?;
-    if let Some(cap) = cap
-        && engagement.blocks()
-    {
-        let mine = expert_engagements(conn, engagement.expert).await?;
-        check_load_cap(engagement, cap, &mine)?;
+    if caps != Caps::default() && engagement.blocks() {
+        if caps.wanted.is_some() {
+            lock_request(conn, &engagement.request_id).await?;
+        }
+        let stored = capped_engagements(conn, engagement).await?;
+        check_caps(engagement, caps, &stored)?;
     }
     let feedback = codec::FeedbackColumns::of(engagement);
     sqlx::query(

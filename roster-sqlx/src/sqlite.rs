@@ -38,9 +38,8 @@ use futures_core::Stream;
 use futures_util::StreamExt as _;
 use roster_core::StoreError;
 use roster_core::lifecycle::{AuditDraft, AuditEntry, GENESIS, Status, chain_hash};
-use roster_core::matching::LoadCap;
 use roster_core::model::{Call, Engagement, Expert, ExpertId, MissionRequest};
-use roster_core::store::{CallStore, ExpertStore, MissionStore, NewExpert, check_load_cap};
+use roster_core::store::{CallStore, Caps, ExpertStore, MissionStore, NewExpert, check_caps};
 use sqlx::error::ErrorKind;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
@@ -491,7 +490,7 @@ impl MissionStore for SqliteStore {
     async fn update_engagement(&self, engagement: &Engagement) -> Result<Engagement, StoreError> {
         retrying!(is_retryable, {
             let mut tx = self.begin_write().await?;
-            let result = update_engagement(&mut tx, engagement, None).await;
+            let result = update_engagement(&mut tx, engagement, Caps::default()).await;
             finish(tx, result).await
         })
     }
@@ -499,11 +498,11 @@ impl MissionStore for SqliteStore {
     async fn update_engagement_capped(
         &self,
         engagement: &Engagement,
-        cap: LoadCap,
+        caps: Caps,
     ) -> Result<Engagement, StoreError> {
         retrying!(is_retryable, {
             let mut tx = self.begin_write().await?;
-            let result = update_engagement(&mut tx, engagement, Some(cap)).await;
+            let result = update_engagement(&mut tx, engagement, caps).await;
             finish(tx, result).await
         })
     }
@@ -746,19 +745,20 @@ async fn check_overlap(
     Ok(())
 }
 
-/// Every engagement of `expert`, for the load cap check. Read inside the
-/// write transaction, so no other booking can slip in between the read
-/// and the write.
-async fn expert_engagements(
+/// The stored engagements of an engagement's expert and of its request,
+/// which [`check_caps`] reads. Read inside the write transaction, so no
+/// other booking can slip in between the read and the write.
+async fn capped_engagements(
     conn: &mut SqliteConnection,
-    expert: ExpertId,
+    engagement: &Engagement,
 ) -> Result<Vec<Engagement>, StoreError> {
     sqlx::query(
         "SELECT request_id, expert_id, first_day, last_day, state, version,
                 feedback_rating, feedback_comment, feedback_by, feedback_at
-         FROM engagements WHERE expert_id = ?",
+         FROM engagements WHERE expert_id = ? OR request_id = ?",
     )
-    .bind(expert.0)
+    .bind(engagement.expert.0)
+    .bind(&engagement.request_id)
     .fetch_all(&mut *conn)
     .await
     .map_err(backend)?
@@ -804,7 +804,7 @@ async fn insert_engagement(
 async fn update_engagement(
     conn: &mut SqliteConnection,
     engagement: &Engagement,
-    cap: Option<LoadCap>,
+    caps: Caps,
 ) -> Result<Engagement, StoreError> {
     let id = engagement.id();
     let stored: Option<i64> = sqlx::query_scalar(
@@ -823,11 +823,9 @@ async fn update_engagement(
     };
     let current = codec::check_version("engagement", &id, engagement.version, stored)?;
     check_overlap(conn, engagement).await?;
-    if let Some(cap) = cap
-        && engagement.blocks()
-    {
-        let mine = expert_engagements(conn, engagement.expert).await?;
-        check_load_cap(engagement, cap, &mine)?;
+    if caps != Caps::default() && engagement.blocks() {
+        let stored = capped_engagements(conn, engagement).await?;
+        check_caps(engagement, caps, &stored)?;
     }
     let feedback = codec::FeedbackColumns::of(engagement);
     sqlx::query(

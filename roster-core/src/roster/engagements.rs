@@ -8,6 +8,7 @@ use crate::matching::{self, Filter, Shortlist};
 use crate::model::{
     Engagement, EngagementState, ExpertId, Feedback, MissionFeedback, MissionRequest, request_key,
 };
+use crate::store::Caps;
 
 impl Roster {
     /// Ranks the roster for a request without recording anything: the
@@ -69,11 +70,14 @@ impl Roster {
 
     /// Confirms a proposed engagement; from now on it holds the expert's days
     /// and counts for rotation and the load cap. The filters are checked
-    /// again, and the store checks the load cap once more in the step that
-    /// records the acceptance, so accepting proposals one after another or
-    /// at once, in any date order, never breaches the cap; a refusal is an
-    /// error on `expert` that gives the cap and the full period. An RSO
-    /// officer, the requesting member or the expert.
+    /// again, and the store checks the load cap and the request's demand
+    /// once more in the step that records the acceptance, so accepting
+    /// proposals one after another or at once, in any date order, never
+    /// breaches the cap and never gives a request more experts than it
+    /// wants. A refusal is an error on `expert`: for the cap it gives the
+    /// cap and the full period; for a filled request, how many experts it
+    /// wants (declining one of them frees the place). An RSO officer, the
+    /// requesting member or the expert.
     pub async fn accept(
         &self,
         actor: &Actor,
@@ -97,19 +101,32 @@ impl Roster {
         }
         engagement.state = EngagementState::Accepted;
         // The ranking above reads outside the store's transaction, so the
-        // store checks the cap again as it writes: of two accepts for one
-        // expert at once, the second sees the first.
-        let stored = match self.matching.load_cap {
-            Some(cap) => self.store.update_engagement_capped(&engagement, cap).await,
-            None => self.store.update_engagement(&engagement).await,
+        // store checks the caps again as it writes: of two accepts for one
+        // expert, or on one request, at once, the second sees the first.
+        let caps = Caps {
+            load: self.matching.load_cap,
+            wanted: Some(request.experts_wanted),
         };
-        let engagement = match stored {
+        let engagement = match self.store.update_engagement_capped(&engagement, caps).await {
             Err(StoreError::LoadCap { breach, .. }) => {
                 return Err(ValidationError::new(
                     Field::new("expert"),
                     format!(
                         "{expert} was removed by the filter \"{}\": {breach}",
                         Filter::LoadCap
+                    ),
+                )
+                .into());
+            }
+            Err(StoreError::Filled { wanted, .. }) => {
+                return Err(ValidationError::new(
+                    Field::new("expert"),
+                    format!(
+                        "{} wants {wanted} {} and already has {}; decline one before \
+                         accepting {expert}",
+                        request.key(),
+                        if wanted == 1 { "expert" } else { "experts" },
+                        if wanted == 1 { "it" } else { "them" }
                     ),
                 )
                 .into());

@@ -474,9 +474,11 @@ class Roster:
             member or the expert.
         :raises ValidationError: with ``field`` ``"state"`` if the
             engagement is not proposed, or ``"expert"`` if a filter now
-            leaves the expert out. The load cap is checked again as the
-            acceptance is recorded: of two accepts for one expert at once
-            that the cap cannot both take, one is refused this way.
+            leaves the expert out, or if the request already has all the
+            experts it wants (until one of them declines). The load cap and
+            the request's demand are checked again as the acceptance is
+            recorded: of two accepts at once that the cap or the demand
+            cannot both take, one is refused this way.
         """
 
     def decline_engagement(self, requester: str, request_id: str, expert_id: int) -> dict[str, Any]:

@@ -51,16 +51,24 @@ async fn issued(roster: &Roster, id: &str, first: &str) -> MissionRequest {
     req
 }
 
-/// `req`, issued, with `expert` proposed and accepted.
-async fn accepted(roster: &Roster, req: &MissionRequest, expert: ExpertId) -> Engagement {
+/// `req`, issued, with `expert` proposed and accepted; then the clock moves
+/// to 03:00 on the mission's first day, from which it may be completed.
+async fn accepted(
+    roster: &Roster,
+    clock: &FixedClock,
+    req: &MissionRequest,
+    expert: ExpertId,
+) -> Engagement {
     roster
         .propose(&rso(), "THA", &req.id, expert)
         .await
         .unwrap();
-    roster
+    let engagement = roster
         .accept(&thai(), "THA", &req.id, expert)
         .await
-        .unwrap()
+        .unwrap();
+    clock.set(Utc.from_utc_datetime(&req.window.first.and_hms_opt(3, 0, 0).unwrap()));
+    engagement
 }
 
 fn thai() -> Actor {
@@ -92,9 +100,9 @@ async fn stored(roster: &Roster, req: &MissionRequest, expert: ExpertId) -> Enga
 
 #[tokio::test]
 async fn ratings_outside_one_to_five_are_refused_naming_feedback_rating() {
-    let (roster, _, ana) = roster().await;
+    let (roster, clock, ana) = roster().await;
     let req = issued(&roster, "THA-2026-05", "2026-05-04").await;
-    let before = accepted(&roster, &req, ana).await;
+    let before = accepted(&roster, &clock, &req, ana).await;
 
     for rating in [0, 6] {
         let err = roster
@@ -129,9 +137,9 @@ async fn ratings_outside_one_to_five_are_refused_naming_feedback_rating() {
 
 #[tokio::test]
 async fn a_bad_rating_and_a_bad_comment_are_both_reported() {
-    let (roster, _, ana) = roster().await;
+    let (roster, clock, ana) = roster().await;
     let req = issued(&roster, "THA-2026-05", "2026-05-04").await;
-    accepted(&roster, &req, ana).await;
+    accepted(&roster, &clock, &req, ana).await;
     let err = roster
         .complete(
             &rso(),
@@ -220,7 +228,7 @@ async fn feedback_on_an_engagement_not_completed_is_refused() {
 async fn completing_records_who_gave_feedback_and_when() {
     let (roster, clock, ana) = roster().await;
     let req = issued(&roster, "THA-2026-05", "2026-05-04").await;
-    let before = accepted(&roster, &req, ana).await;
+    let before = accepted(&roster, &clock, &req, ana).await;
     clock.set(Utc.with_ymd_and_hms(2026, 5, 12, 2, 30, 0).unwrap());
 
     // The comment arrives decomposed and padded; it is kept in NFC.
@@ -253,7 +261,7 @@ async fn completing_records_who_gave_feedback_and_when() {
 async fn completing_again_changes_nothing() {
     let (roster, clock, ana) = roster().await;
     let req = issued(&roster, "THA-2026-05", "2026-05-04").await;
-    accepted(&roster, &req, ana).await;
+    accepted(&roster, &clock, &req, ana).await;
     let done = roster
         .complete(
             &rso(),
@@ -299,7 +307,7 @@ async fn completing_again_changes_nothing() {
 
     // Completing without feedback twice leaves the feedback empty.
     let july = issued(&roster, "THA-2026-07", "2026-07-06").await;
-    accepted(&roster, &july, ana).await;
+    accepted(&roster, &clock, &july, ana).await;
     let first = roster
         .complete(&rso(), "THA", &july.id, ana, None)
         .await
@@ -316,7 +324,7 @@ async fn completing_again_changes_nothing() {
 async fn feedback_may_follow_the_completion() {
     let (roster, clock, ana) = roster().await;
     let req = issued(&roster, "THA-2026-05", "2026-05-04").await;
-    accepted(&roster, &req, ana).await;
+    accepted(&roster, &clock, &req, ana).await;
     let done = roster
         .complete(&rso(), "THA", &req.id, ana, None)
         .await
@@ -343,7 +351,7 @@ async fn feedback_may_follow_the_completion() {
 
     // Completing with feedback where none is recorded records it too.
     let july = issued(&roster, "THA-2026-07", "2026-07-06").await;
-    accepted(&roster, &july, ana).await;
+    accepted(&roster, &clock, &july, ana).await;
     let bare = roster
         .complete(&rso(), "THA", &july.id, ana, None)
         .await
@@ -364,9 +372,9 @@ async fn feedback_may_follow_the_completion() {
 
 #[tokio::test]
 async fn recorded_feedback_is_never_replaced() {
-    let (roster, _, ana) = roster().await;
+    let (roster, clock, ana) = roster().await;
     let req = issued(&roster, "THA-2026-05", "2026-05-04").await;
-    accepted(&roster, &req, ana).await;
+    accepted(&roster, &clock, &req, ana).await;
     let done = roster
         .complete(
             &rso(),
@@ -390,7 +398,7 @@ async fn recorded_feedback_is_never_replaced() {
         assert_eq!(
             err.to_string(),
             format!(
-                "feedback: the engagement of {ana} on THA/THA-2026-05 already has feedback, recorded at 2026-04-15T03:00:00+00:00; recorded feedback is never replaced"
+                "feedback: the engagement of {ana} on THA/THA-2026-05 already has feedback, recorded at 2026-05-04T03:00:00+00:00; recorded feedback is never replaced"
             )
         );
         let err = roster
@@ -404,9 +412,9 @@ async fn recorded_feedback_is_never_replaced() {
 
 #[tokio::test]
 async fn only_the_rso_records_feedback() {
-    let (roster, _, ana) = roster().await;
+    let (roster, clock, ana) = roster().await;
     let req = issued(&roster, "THA-2026-05", "2026-05-04").await;
-    accepted(&roster, &req, ana).await;
+    accepted(&roster, &clock, &req, ana).await;
     for actor in [thai(), Actor::Expert(ana)] {
         let err = roster
             .complete(&actor, "THA", &req.id, ana, Some(feedback(5, None)))
@@ -430,4 +438,39 @@ async fn only_the_rso_records_feedback() {
         "participant:THA may not record post-mission feedback"
     );
     assert_eq!(stored(&roster, &req, ana).await, done);
+}
+
+#[tokio::test]
+async fn a_mission_is_completed_from_its_first_day() {
+    let (roster, clock, ana) = roster().await;
+    let req = issued(&roster, "THA-2026-05", "2026-05-04").await;
+    roster.propose(&rso(), "THA", &req.id, ana).await.unwrap();
+    let booked = roster.accept(&thai(), "THA", &req.id, ana).await.unwrap();
+    // The day before the mission, at its last minute in Bangkok, where the
+    // roster keeps its days: refused, and the engagement stays accepted
+    // without feedback.
+    clock.set(Utc.with_ymd_and_hms(2026, 5, 3, 16, 59, 0).unwrap());
+    let err = roster
+        .complete(&rso(), "THA", &req.id, ana, Some(feedback(5, None)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "state: the mission of {ana} on THA/THA-2026-05 starts on 2026-05-04, and today is \
+             2026-05-03; a mission is recorded as completed from its first day"
+        )
+    );
+    let again = roster.accept(&thai(), "THA", &req.id, ana).await.unwrap();
+    assert_eq!(again, booked);
+    // From the first day on, even a mission cut short before its last day.
+    clock.set(Utc.with_ymd_and_hms(2026, 5, 3, 17, 0, 0).unwrap());
+    let done = roster
+        .complete(&rso(), "THA", &req.id, ana, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (done.state, done.version),
+        (EngagementState::Completed, booked.version + 1)
+    );
 }

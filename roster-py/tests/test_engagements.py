@@ -37,13 +37,15 @@ def included(r: roster.Roster) -> int:
 
 
 def accepted(r: roster.Roster) -> int:
-    """Includes the caseworker, issues the Thai request and books her on it."""
+    """Includes the caseworker, issues the Thai request and books her on it;
+    then moves to the mission's first day, from which it may be completed."""
     expert_id = included(r)
     r.match_request(thai_request())
     proposed = r.propose("THA", REQUEST, expert_id)
     assert (proposed["state"], proposed["version"]) == ("proposed", 1)
     booked = r.as_actor(THAI).accept("THA", REQUEST, expert_id)
     assert (booked["state"], booked["version"]) == ("accepted", 2)
+    r.set_today("2025-07-01")
     return expert_id
 
 
@@ -280,3 +282,17 @@ def test_a_request_accepts_no_more_experts_than_it_wants(office: roster.Roster) 
     )
     thailand.decline_engagement("THA", REQUEST, caseworker_id)
     assert thailand.accept("THA", REQUEST, officer_id)["state"] == "accepted"
+
+
+def test_a_mission_is_completed_from_its_first_day(office: roster.Roster) -> None:
+    expert_id = accepted(office)
+    office.set_today("2025-06-30")
+    with pytest.raises(roster.ValidationError) as caught:
+        office.complete("THA", REQUEST, expert_id, {"rating": 4})
+    assert caught.value.field == "state"
+    assert caught.value.message == (
+        f"state: the mission of E-{expert_id:04d} on THA/THA-2025-07 starts on 2025-07-01, "
+        "and today is 2025-06-30; a mission is recorded as completed from its first day"
+    )
+    office.set_today("2025-07-01")
+    assert office.complete("THA", REQUEST, expert_id)["state"] == "completed"

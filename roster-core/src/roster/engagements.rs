@@ -162,7 +162,10 @@ impl Roster {
 
     /// Records an accepted mission as carried out, with its post-mission
     /// feedback when that is at hand; feedback that arrives later goes
-    /// through [`record_feedback`](Roster::record_feedback). RSO only.
+    /// through [`record_feedback`](Roster::record_feedback). A mission is
+    /// completed from its first day on (one cut short may end before its
+    /// last day); before that, completing it is an error on `state`. RSO
+    /// only.
     ///
     /// Completing a completed engagement again is harmless: without
     /// feedback, or with the feedback already recorded, it returns the
@@ -191,6 +194,18 @@ impl Roster {
             }
             EngagementState::Accepted => {}
             other => return Err(wrong_state(&engagement, other, "completed")),
+        }
+        let today = self.today();
+        if today < engagement.window.first {
+            return Err(ValidationError::new(
+                Field::new("state"),
+                format!(
+                    "the mission of {expert} on {} starts on {}, and today is {today}; a \
+                     mission is recorded as completed from its first day",
+                    engagement.request_id, engagement.window.first
+                ),
+            )
+            .into());
         }
         engagement.state = EngagementState::Completed;
         engagement.feedback = feedback.map(|f| self.recorded(actor, f));

@@ -520,7 +520,8 @@ class Roster:
         :raises ForbiddenError: unless acting as the RSO.
         :raises ValidationError: with ``field`` ``"feedback.rating"`` or
             ``"feedback.comment"`` for feedback at fault, ``"state"`` if
-            the engagement is not accepted or completed, and
+            the engagement is not accepted or completed or if the mission
+            has not started yet (it is completed from its first day), and
             ``"feedback"`` if different feedback is already recorded
             (recorded feedback is never replaced).
         """

@@ -634,8 +634,8 @@ fn monthly(n: u32) -> MissionRequest {
 
 /// A memory store that remembers the key of every request it stored, so a
 /// test can count the records a sequence of calls made. It lets other
-/// tasks run before each engagement update, so that two accepts polled
-/// together both rank before either writes.
+/// tasks run before each engagement write, so that two calls polled
+/// together both read before either writes.
 #[derive(Default)]
 struct Recording {
     inner: MemoryStore,
@@ -663,6 +663,7 @@ impl MissionStore for Recording {
     }
 
     async fn create_engagement(&self, engagement: &Engagement) -> Result<Engagement, StoreError> {
+        tokio::task::yield_now().await;
         self.inner.create_engagement(engagement).await
     }
 
@@ -1035,6 +1036,73 @@ async fn a_request_accepts_no_more_experts_than_it_wants() {
     ];
     want.sort_by_key(|w| w.0);
     assert_eq!(states(store.engagements(None).await.unwrap()), want);
+}
+
+/// The same call twice at once, as a double submission or a retry sends
+/// it: both read before either writes, and both get the answer the first
+/// one got, for proposing, accepting and declining alike. Two accepts of
+/// one expert on overlapping days at once: one is booked, the other is
+/// refused on `expert` with the reason the ranking now gives.
+#[tokio::test]
+async fn calls_at_once_on_one_engagement_agree() {
+    let (roster, store, ids) = xyz_roster().await;
+    let thai = Actor::Participant("THA".into());
+    let x = ids[0];
+    let may = monthly(1);
+    roster.match_request(&thai, may.clone()).await.unwrap();
+
+    let office = rso();
+    let (a, b) = tokio::join!(
+        roster.propose(&office, "THA", &may.id, x),
+        roster.propose(&office, "THA", &may.id, x)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!((a.state, a.version), (EngagementState::Proposed, 1));
+    assert_eq!(a, b);
+    let (a, b) = tokio::join!(
+        roster.accept(&thai, "THA", &may.id, x),
+        roster.accept(&thai, "THA", &may.id, x)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!((a.state, a.version), (EngagementState::Accepted, 2));
+    assert_eq!(a, b);
+    let (a, b) = tokio::join!(
+        roster.decline_engagement(&thai, "THA", &may.id, x),
+        roster.decline_engagement(&thai, "THA", &may.id, x)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!((a.state, a.version), (EngagementState::Declined, 3));
+    assert_eq!(a, b);
+    assert_eq!(store.engagements(Some(x)).await.unwrap(), [a]);
+
+    // Two requests on the same days, X proposed on both.
+    let mut same_days = monthly(1);
+    same_days.id = "THA-2026-01-B".into();
+    roster
+        .match_request(&thai, same_days.clone())
+        .await
+        .unwrap();
+    for req in [&may, &same_days] {
+        roster.propose(&rso(), "THA", &req.id, x).await.unwrap();
+    }
+    let (a, b) = tokio::join!(
+        roster.accept(&thai, "THA", &may.id, x),
+        roster.accept(&thai, "THA", &same_days.id, x)
+    );
+    let (winner, refused) = match (a, b) {
+        (Ok(won), Err(RosterError::Validation(e))) => (won, e),
+        (Err(RosterError::Validation(e)), Ok(won)) => (won, e),
+        other => panic!("expected one accept and one refusal on a field, got {other:?}"),
+    };
+    assert_eq!(refused.field.as_str(), "expert");
+    assert_eq!(
+        refused.message,
+        format!(
+            "{x} was removed by the filter \"engaged\": engaged on mission {} from \
+             2026-05-01 to 2026-05-05",
+            winner.request_id
+        )
+    );
 }
 
 /// Previews `req` twice and checks that neither stored anything: the

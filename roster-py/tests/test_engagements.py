@@ -296,3 +296,37 @@ def test_a_mission_is_completed_from_its_first_day(office: roster.Roster) -> Non
     )
     office.set_today("2025-07-01")
     assert office.complete("THA", REQUEST, expert_id)["state"] == "completed"
+
+
+def at_once(calls: list[Any]) -> list[Any]:
+    """Runs every call from its own thread, released together; the outcome
+    of each, a result or the error it raised."""
+    start = threading.Barrier(len(calls))
+
+    def run(call: Any) -> Any:
+        start.wait(timeout=10)
+        try:
+            return call()
+        except roster.RosterError as err:
+            return err
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        futures = [pool.submit(run, call) for call in calls]
+        return [future.result(timeout=60) for future in futures]
+
+
+def test_double_submissions_get_the_same_answer(office: roster.Roster) -> None:
+    # A portal that sends a click twice, or retries after a timeout, sends
+    # the same call again while the first is under way: every copy gets the
+    # engagement the first one recorded, never a conflict.
+    expert_id = included(office)
+    office.match_request(thai_request())
+    thailand = office.as_actor(THAI)
+    for step, state, version in [
+        (lambda: office.propose("THA", REQUEST, expert_id), "proposed", 1),
+        (lambda: thailand.accept("THA", REQUEST, expert_id), "accepted", 2),
+        (lambda: thailand.decline_engagement("THA", REQUEST, expert_id), "declined", 3),
+    ]:
+        outcomes = at_once([step] * 4)
+        assert all(isinstance(o, dict) for o in outcomes), outcomes
+        assert {(o["state"], o["version"]) for o in outcomes} == {(state, version)}

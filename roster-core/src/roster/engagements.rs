@@ -50,7 +50,16 @@ impl Roster {
             feedback: None,
         };
         let engagement = match self.find_engagement(&request, expert).await? {
-            None => self.store.create_engagement(&proposal).await?,
+            None => match self.store.create_engagement(&proposal).await {
+                // Another call proposed the expert between the read and the
+                // write: the same outcome, so the same answer.
+                Err(lost @ StoreError::Duplicate { .. }) => {
+                    return self
+                        .settled(&request, expert, EngagementState::Proposed, lost)
+                        .await;
+                }
+                other => other?,
+            },
             Some(stored) => match stored.state {
                 EngagementState::Proposed => return Ok(stored),
                 // A declined expert may be proposed again.
@@ -118,6 +127,23 @@ impl Roster {
                 )
                 .into());
             }
+            // Another call changed the engagement since it was read: fine
+            // if it was accepted, as asked; otherwise the error stands.
+            Err(lost @ StoreError::Conflict { .. }) => {
+                return self
+                    .settled(&request, expert, EngagementState::Accepted, lost)
+                    .await;
+            }
+            // Another acceptance of the expert, on overlapping days, was
+            // recorded since the ranking: the ranking now says why.
+            Err(err @ StoreError::Duplicate { .. }) => {
+                let shortlist = self.rank_now(&request).await?;
+                return Err(if shortlist.ranked.iter().any(|r| r.expert == expert) {
+                    err.into()
+                } else {
+                    ValidationError::new(Field::new("expert"), shortlist.why_not(expert)).into()
+                });
+            }
             Err(StoreError::Filled { wanted, .. }) => {
                 return Err(ValidationError::new(
                     Field::new("expert"),
@@ -155,7 +181,14 @@ impl Roster {
             other => return Err(wrong_state(&engagement, other, "declined")),
         }
         engagement.state = EngagementState::Declined;
-        let engagement = self.store.update_engagement(&engagement).await?;
+        let engagement = match self.store.update_engagement(&engagement).await {
+            Err(lost @ StoreError::Conflict { .. }) => {
+                return self
+                    .settled(&request, expert, EngagementState::Declined, lost)
+                    .await;
+            }
+            other => other?,
+        };
         tracing::info!(request = %engagement.request_id, expert = %expert, "engagement declined");
         Ok(engagement)
     }
@@ -317,6 +350,23 @@ impl Roster {
             .await?
             .into_iter()
             .find(|e| e.request_id == key))
+    }
+
+    /// After a write lost a race to another call on the same engagement,
+    /// failing with `lost`: the stored engagement when the other call left
+    /// it in `state`, the state asked for, so that retries and double
+    /// submissions all get the answer the first one got; `lost` otherwise.
+    async fn settled(
+        &self,
+        request: &MissionRequest,
+        expert: ExpertId,
+        state: EngagementState,
+        lost: StoreError,
+    ) -> Result<Engagement, RosterError> {
+        match self.find_engagement(request, expert).await? {
+            Some(stored) if stored.state == state => Ok(stored),
+            _ => Err(lost.into()),
+        }
     }
 
     async fn engagement(

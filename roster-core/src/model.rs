@@ -566,7 +566,8 @@ impl Expert {
 #[serde(deny_unknown_fields)]
 pub struct MissionRequest {
     /// The requester's own id for the request; issuing the same id twice is
-    /// one request.
+    /// one request. Plain text of 1 to 100 characters, compared exactly.
+    #[schemars(length(min = 1, max = 100))]
     pub id: String,
     /// Code of the requesting member.
     pub requester: String,
@@ -616,8 +617,8 @@ impl MissionRequest {
     ) -> Vec<ValidationError> {
         let mut errors = Vec::new();
         let field = Field::new("");
-        if self.id.trim().is_empty() {
-            errors.push(ValidationError::new(field.key("id"), "is empty"));
+        if let Err(message) = check_request_id(&self.id) {
+            errors.push(ValidationError::new(field.key("id"), message));
         }
         if let Err(e) = membership.requester(&self.requester, field.key("requester")) {
             errors.push(e);
@@ -693,6 +694,29 @@ impl MissionRequest {
         }
         errors
     }
+}
+
+/// The longest request id, in characters.
+pub const MAX_REQUEST_ID_CHARS: usize = 100;
+
+/// A request id is text a person can read back: not empty, no control or
+/// bidirectional formatting characters, at most [`MAX_REQUEST_ID_CHARS`]
+/// characters, and already trimmed and in Unicode NFC. It is refused
+/// rather than normalised, since the requester later names the request by
+/// the same id, compared exactly.
+fn check_request_id(id: &str) -> Result<(), String> {
+    if id.trim().is_empty() {
+        return Err("is empty".into());
+    }
+    let mut plain = id.to_owned();
+    clean_text(&mut plain, MAX_REQUEST_ID_CHARS)?;
+    if plain != id {
+        return Err(format!(
+            "is not in its plain form: ids are compared exactly, so give it without \
+             surrounding spaces and in Unicode NFC, as `{plain}`"
+        ));
+    }
+    Ok(())
 }
 
 /// `code` when `membership` lists it as a state or territory.

@@ -48,6 +48,49 @@ fn a_valid_request_is_normalised() {
 }
 
 #[test]
+fn a_request_id_must_be_plain_text() {
+    for (id, want) in [
+        ("", "is empty".to_owned()),
+        ("   ", "is empty".to_owned()),
+        (
+            "A\u{0}B",
+            "contains the control character U+0000, which is not allowed".to_owned(),
+        ),
+        (
+            "THA-\u{202E}1",
+            "contains the control character U+202E, which is not allowed".to_owned(),
+        ),
+        (
+            &"R".repeat(101),
+            "is 101 characters long; at most 100 are allowed".to_owned(),
+        ),
+        (
+            " THA-1 ",
+            "is not in its plain form: ids are compared exactly, so give it without \
+             surrounding spaces and in Unicode NFC, as `THA-1`"
+                .to_owned(),
+        ),
+        (
+            // "Đà Nẵng" decomposed: the same text as its NFC form, so two
+            // spellings of one id would name two requests.
+            "\u{110}a\u{300} N\u{103}\u{303}ng",
+            "is not in its plain form: ids are compared exactly, so give it without \
+             surrounding spaces and in Unicode NFC, as `\u{110}\u{e0} N\u{1eb5}ng`"
+                .to_owned(),
+        ),
+    ] {
+        let (r, errors) = validate(request(id, &["B.2"]));
+        assert_eq!(only_error(&errors, "id"), want, "id {id:?}");
+        // Refused, not rewritten: the id stays as given.
+        assert_eq!(r.id, id);
+    }
+    for id in ["R".repeat(100), "Đà Nẵng/2026 #1".into(), "ไทย-๒๕๖๙".into()] {
+        let (_, errors) = validate(request(&id, &["B.2"]));
+        assert_eq!(errors, [], "id {id:?}");
+    }
+}
+
+#[test]
 fn unknown_competencies_name_their_position() {
     let mut r = request("R-1", &["B.2"]);
     r.competencies = vec!["training".into(), "juggling".into()];

@@ -342,3 +342,26 @@ def test_extreme_input_never_panics(office: roster.Roster, change: dict[str, Any
 
 def test_the_call_fixture_is_open(office: roster.Roster) -> None:
     assert office.open_call(CALL_2025) == {**CALL_2025, "version": 1}
+
+
+@pytest.mark.parametrize(
+    ("request_id", "message"),
+    [
+        ("A\x00B", "contains the control character U+0000, which is not allowed"),
+        ("THA-\u202e1", "contains the control character U+202E, which is not allowed"),
+        ("R" * 101, "is 101 characters long; at most 100 are allowed"),
+        (
+            " THA-1 ",
+            "is not in its plain form: ids are compared exactly, so give it without "
+            "surrounding spaces and in Unicode NFC, as `THA-1`",
+        ),
+    ],
+    ids=["nul", "bidi", "too-long", "padded"],
+)
+def test_a_request_id_must_be_plain_text(
+    office: roster.Roster, request_id: str, message: str
+) -> None:
+    with pytest.raises(roster.ValidationError) as caught:
+        office.match_request(thai_request(id=request_id))
+    assert caught.value.field == "id"
+    assert caught.value.message == f"id: {message}"

@@ -126,13 +126,24 @@ impl From<Level> for String {
 
 /// A language tag in canonical BCP 47 form: deprecated subtags replaced
 /// (`in` → `id`, `iw` → `he`), letter case fixed (`ZH-hant` → `zh-Hant`).
-/// Tags that are not well-formed, or whose language CLDR does not know, are
-/// refused with a message that names the tag.
+/// Tags that are not well-formed, carry extensions (`en-x-legal`), or name
+/// a language CLDR does not know are refused with a message that names the
+/// tag.
 pub fn canonical_tag(tag: &str) -> Result<String, String> {
     let text = tag.trim().replace('_', "-");
     let mut locale: Locale = text
         .parse()
         .map_err(|_| format!("`{tag}` is not a well-formed BCP 47 language tag"))?;
+    // Extensions (`-u-`, `-t-`, `-x-` and the like) say nothing about which
+    // language an expert commands, and a tag carrying one would never meet
+    // a need for the plain language; they are refused rather than dropped.
+    if !locale.extensions.is_empty() {
+        let plain = locale.id.to_string();
+        return Err(format!(
+            "`{tag}` carries extension subtags; give only the language, with a script, \
+             region or variant where it matters, such as `{plain}`"
+        ));
+    }
     canonicalizer().canonicalize(&mut locale);
     let mut probe = LanguageIdentifier::from((locale.id.language, None, None));
     if locale.id.language.is_unknown()
@@ -307,6 +318,20 @@ mod tests {
         );
         assert!(canonical_tag("").is_err());
         assert!(canonical_tag("en--GB").is_err());
+        for (tag, plain) in [
+            ("en-x-legal", "en"),
+            ("th-TH-u-ca-buddhist", "th-TH"),
+            ("zh-Hant-t-en", "zh-Hant"),
+        ] {
+            assert_eq!(
+                canonical_tag(tag).unwrap_err(),
+                format!(
+                    "`{tag}` carries extension subtags; give only the language, with a \
+                     script, region or variant where it matters, such as `{plain}`"
+                )
+            );
+        }
+        assert_eq!(ok("sl-rozaj"), "sl-rozaj");
         assert_eq!(primary("zh-Hant-TW"), "zh");
     }
 

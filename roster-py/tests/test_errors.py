@@ -365,3 +365,16 @@ def test_a_request_id_must_be_plain_text(
         office.match_request(thai_request(id=request_id))
     assert caught.value.field == "id"
     assert caught.value.message == f"id: {message}"
+
+
+def test_a_language_tag_with_extensions_is_refused(office: roster.Roster) -> None:
+    # An extension says nothing about the language and would never meet a
+    # need for it, so the tag is refused, with the plain form to give.
+    skills = [{"tag": "en", "level": "B2"}, {"tag": "en-x-legal", "level": "C1"}]
+    with pytest.raises(roster.ValidationError) as caught:
+        office.match_request(thai_request(desired_languages=skills))
+    assert caught.value.field == "desired_languages[1].tag"
+    assert caught.value.message == (
+        "desired_languages[1].tag: `en-x-legal` carries extension subtags; give only the "
+        "language, with a script, region or variant where it matters, such as `en`"
+    )

@@ -208,7 +208,8 @@ pub enum PartName {
     Competencies,
     /// Desired languages.
     Languages,
-    /// Experience in the requesting state or its region.
+    /// Experience in the requesting state or its region (for an
+    /// organisation's request, the mission's place: [`experience_state`]).
     Region,
     /// Fair rotation.
     Rotation,
@@ -517,6 +518,16 @@ pub fn load_period_start(request: &MissionRequest, cap: LoadCap) -> NaiveDate {
 /// request whose [key](MissionRequest::key) is `key`, would take the expert
 /// over `cap`, and where.
 ///
+/// The state whose experience the region part rewards: the requester when
+/// it is a state or territory, and otherwise (an organisation such as IOM
+/// asks) the state where the mission takes place.
+pub fn experience_state<'a>(request: &'a MissionRequest, membership: &Membership) -> &'a str {
+    match membership.get(&request.requester) {
+        Some(p) if !p.kind.is_state() => &request.place,
+        _ => &request.requester,
+    }
+}
+
 /// Of `engagements`, only the expert's accepted or completed ones on other
 /// requests count. The period from `cap.period_days` days before the
 /// mission's first day through its last day must hold fewer than `cap.max`
@@ -801,16 +812,18 @@ pub fn score(request: &MissionRequest, expert: &Expert, ctx: &Context<'_>) -> Ve
         )
     };
 
-    // Experience in the requesting state or its region.
+    // Experience in the requesting state (or, for an organisation, the
+    // mission's place) or its region.
     let countries: Vec<&str> = expert
         .profile
         .experience
         .iter()
         .flat_map(|p| p.countries.iter().map(String::as_str))
         .collect();
-    let region = ctx.membership.region(&request.requester);
-    let (place, place_text) = if countries.contains(&request.requester.as_str()) {
-        (1000, format!("has worked in {}", request.requester))
+    let state = experience_state(request, ctx.membership);
+    let region = ctx.membership.region(state);
+    let (place, place_text) = if countries.contains(&state) {
+        (1000, format!("has worked in {state}"))
     } else if let Some(c) = region.and_then(|reg| {
         countries
             .iter()
@@ -818,18 +831,12 @@ pub fn score(request: &MissionRequest, expert: &Expert, ctx: &Context<'_>) -> Ve
     }) {
         (
             500,
-            format!(
-                "has worked in {c}, in the same region as {}",
-                request.requester
-            ),
+            format!("has worked in {c}, in the same region as {state}"),
         )
     } else {
         (
             0,
-            format!(
-                "no experience recorded in {} or its region",
-                request.requester
-            ),
+            format!("no experience recorded in {state} or its region"),
         )
     };
 

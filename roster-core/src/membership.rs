@@ -31,6 +31,12 @@ pub enum ParticipantKind {
 }
 
 impl ParticipantKind {
+    /// States and territories, members or observers, as opposed to
+    /// organisations.
+    pub fn is_state(self) -> bool {
+        !matches!(self, Self::MemberOrganization | Self::ObserverOrganization)
+    }
+
     /// Members (states, territories and organisations), as opposed to
     /// observers.
     pub fn is_member(self) -> bool {

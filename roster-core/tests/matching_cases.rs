@@ -534,6 +534,74 @@ fn equal_totals_rank_fewer_recent_missions_first_then_lower_id() {
 }
 
 /// The thematic part of `expert`'s score: fraction, points and sentence.
+/// An organisation has no state of its own, so for a request from IOM the
+/// region part rewards experience where the mission takes place: Fiji
+/// itself, then the Pacific; for a state, its own experience counts even
+/// when the mission is elsewhere.
+#[test]
+fn the_region_part_reads_the_place_when_an_organisation_asks() {
+    let worked_in = |id: i64, country: &str| {
+        let mut e = expert(id, "PHL");
+        e.profile.experience[0].countries = vec![country.into()];
+        e
+    };
+    let experts = [
+        worked_in(1, "FJI"),
+        worked_in(2, "PNG"),
+        worked_in(3, "IDN"),
+    ];
+    let region_part = |list: &matching::Shortlist, id: i64| {
+        let r = list.ranked.iter().find(|r| r.expert.0 == id).unwrap();
+        let part = r
+            .parts
+            .iter()
+            .find(|p| p.name == matching::PartName::Region)
+            .unwrap();
+        (part.fraction, part.explanation.clone())
+    };
+    let mut iom = thai_request();
+    iom.requester = "IOM".into();
+    iom.place = "FJI".into();
+    let list = rank_with(&MatchPolicy::default(), &iom, &experts);
+    assert_eq!(
+        [1, 2, 3].map(|id| region_part(&list, id)),
+        [
+            (1000, "has worked in FJI".to_owned()),
+            (
+                500,
+                "has worked in PNG, in the same region as FJI".to_owned()
+            ),
+            (0, "no experience recorded in FJI or its region".to_owned()),
+        ]
+    );
+    // Indonesia asking for a mission in Fiji: Indonesian experience counts.
+    let mut indonesia = iom.clone();
+    indonesia.requester = "IDN".into();
+    let list = rank_with(&MatchPolicy::default(), &indonesia, &experts);
+    assert_eq!(
+        region_part(&list, 3),
+        (1000, "has worked in IDN".to_owned())
+    );
+    assert_eq!(region_part(&list, 1).0, 0);
+    // The index agrees with the reference on both.
+    let membership = Membership::bundled();
+    let policy = MatchPolicy::default();
+    let index = MatchIndex::build(
+        &experts,
+        &[],
+        Taxonomy::current(),
+        &membership,
+        d("2025-06-01"),
+    );
+    for request in [&iom, &indonesia] {
+        let fast = index.rank(request, &policy, &membership, 3).unwrap();
+        let slow = rank_with(&policy, request, &experts);
+        let fast: Vec<(ExpertId, u32)> = fast.hits.iter().map(|h| (h.expert, h.total)).collect();
+        let slow: Vec<(ExpertId, u32)> = slow.ranked.iter().map(|r| (r.expert, r.total)).collect();
+        assert_eq!(fast, slow);
+    }
+}
+
 fn thematic_part(list: &matching::Shortlist, expert: i64) -> (u32, u32, String) {
     let ranked = list
         .ranked

@@ -18,7 +18,8 @@ const THEMES: [&str; 9] = ["A", "B", "B.2", "B.2.3", "D", "D.2", "D.2.1", "H.4",
 const COMPETENCIES: [&str; 4] = ["training", "advice", "research", "facilitation"];
 const COUNTRIES: [&str; 6] = ["THA", "IDN", "FJI", "AUS", "MMR", "NZL"];
 const TAGS: [&str; 6] = ["en", "th", "id", "zh-Hant", "zh-TW", "fr"];
-const REQUESTERS: [&str; 4] = ["THA", "IDN", "FJI", "AUS"];
+/// States, and an organisation, whose region part reads the mission's place.
+const REQUESTERS: [&str; 5] = ["THA", "IDN", "FJI", "AUS", "IOM"];
 
 fn base() -> NaiveDate {
     NaiveDate::from_ymd_opt(2024, 1, 1).unwrap()
@@ -128,6 +129,7 @@ prop_compose! {
     fn request()(
         id in 0u8..3,
         requester in prop::sample::select(REQUESTERS.to_vec()),
+        place in prop::sample::select(COUNTRIES.to_vec()),
         themes in 1u16..512,
         comps in 0u16..16,
         required in prop::option::of((prop::sample::select(TAGS.to_vec()), level())),
@@ -152,7 +154,7 @@ prop_compose! {
                 .map(|(tag, level)| LanguageSkill { tag: tag.into(), level })
                 .collect(),
             window: range(first, len),
-            place: requester.into(),
+            place: place.into(),
             experts_wanted: wanted,
             excluded: excluded.into_iter().map(|i| ExpertId(i * 7 + 1)).collect(),
         }

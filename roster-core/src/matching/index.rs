@@ -1077,13 +1077,13 @@ impl MatchIndex {
             .count()
     }
 
-    /// 2 for experience in the requesting state, 1 for its region, 0
-    /// otherwise; `exact` checks the state's list, otherwise a bloom bit
-    /// stands for it (an upper bound).
+    /// 2 for experience in the [experience state](super::experience_state),
+    /// 1 for its region, 0 otherwise; `exact` checks the state's list,
+    /// otherwise a bloom bit stands for it (an upper bound).
     fn place(&self, i: usize, q: &Query, exact: bool) -> usize {
-        if q.requester != NONE16
-            && self.hot[i].countries & (1 << (q.requester % 64)) != 0
-            && (!exact || self.countries[span(&self.country_at, i)].contains(&q.requester))
+        if q.state != NONE16
+            && self.hot[i].countries & (1 << (q.state % 64)) != 0
+            && (!exact || self.countries[span(&self.country_at, i)].contains(&q.state))
         {
             2
         } else if self.hot[i].regions & q.region != 0 {
@@ -1627,6 +1627,8 @@ struct Query {
     desired: Vec<LanguageNeed>,
     excluded: Vec<ExpertId>,
     requester: u16,
+    /// The [experience state](super::experience_state) and its region.
+    state: u16,
     region: u32,
     themes: Vec<ThemeNeed>,
     /// The position of each need's node, as `themes`.
@@ -1727,8 +1729,9 @@ impl Query {
         self.excluded.clear();
         self.excluded.extend_from_slice(&request.excluded);
         self.excluded.sort_unstable();
+        let state = super::experience_state(request, membership);
         self.region = membership
-            .region(&request.requester)
+            .region(state)
             .and_then(|r| index.region_ids.get(r))
             .map_or(0, |&r| 1u32 << r);
         self.first = day(request.window.first);
@@ -1749,6 +1752,7 @@ impl Query {
             .get(&request.requester)
             .copied()
             .unwrap_or(NONE16);
+        self.state = index.country_ids.get(state).copied().unwrap_or(NONE16);
         self.competencies.clear();
         self.competencies
             .extend(request.competencies.iter().map(|c| {
@@ -1851,7 +1855,7 @@ impl Query {
                 everyone,
             });
         }
-        let country = index.country_maps.get(usize::from(self.requester)).copied();
+        let country = index.country_maps.get(usize::from(self.state)).copied();
         let region = (0..32)
             .find(|r| self.region & (1 << r) != 0)
             .and_then(|r| index.region_maps.get(r).copied());

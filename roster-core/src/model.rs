@@ -606,10 +606,10 @@ impl MissionRequest {
         request_key(&self.requester, &self.id)
     }
 
-    /// Normalises the place and the language tags and returns every
-    /// problem found, each naming its field: the requester must be a
-    /// member in `membership`, and the place a state or territory in it
-    /// (member or observer).
+    /// Normalises the place, the language tags and the exclusions (sorted,
+    /// each once) and returns every problem found, each naming its field:
+    /// the requester must be a member in `membership`, and the place a
+    /// state or territory in it (member or observer).
     pub fn validate(
         &mut self,
         taxonomy: &Taxonomy,
@@ -691,6 +691,20 @@ impl MissionRequest {
                 field.key("experts_wanted"),
                 "must be at least 1",
             ));
+        }
+        for (i, id) in self.excluded.iter().enumerate() {
+            if id.0 < 1 {
+                errors.push(ValidationError::new(
+                    field.key("excluded").index(i),
+                    format!("is {}; expert ids start at 1", id.0),
+                ));
+            }
+        }
+        // A set: the same experts in another order, or named twice, are the
+        // same request when it is issued again.
+        if errors.is_empty() {
+            self.excluded.sort_unstable();
+            self.excluded.dedup();
         }
         errors
     }

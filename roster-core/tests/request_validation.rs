@@ -10,7 +10,9 @@ use roster_core::language::Level;
 use roster_core::membership::Membership;
 use roster_core::model::LanguageSkill;
 use roster_core::taxonomy::Taxonomy;
-use roster_core::{Actor, MemoryStore, MissionRequest, Roster, RosterError, ValidationError};
+use roster_core::{
+    Actor, ExpertId, MemoryStore, MissionRequest, Roster, RosterError, ValidationError,
+};
 
 fn skill(tag: &str) -> LanguageSkill {
     LanguageSkill {
@@ -88,6 +90,54 @@ fn a_request_id_must_be_plain_text() {
         let (_, errors) = validate(request(&id, &["B.2"]));
         assert_eq!(errors, [], "id {id:?}");
     }
+}
+
+#[test]
+fn exclusions_are_a_set_of_expert_ids() {
+    let mut r = request("R-1", &["B.2"]);
+    r.excluded = [9, 3, 9, 1].map(ExpertId).to_vec();
+    let (r, errors) = validate(r);
+    assert_eq!(errors, []);
+    assert_eq!(r.excluded, [1, 3, 9].map(ExpertId));
+
+    let mut r = request("R-1", &["B.2"]);
+    r.excluded = [4, 0, -5].map(ExpertId).to_vec();
+    let (r, errors) = validate(r);
+    let found: Vec<(&str, &str)> = errors
+        .iter()
+        .map(|e| (e.field.as_str(), e.message.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("excluded[1]", "is 0; expert ids start at 1"),
+            ("excluded[2]", "is -5; expert ids start at 1"),
+        ]
+    );
+    // Left as given, so the positions stay true.
+    assert_eq!(r.excluded, [4, 0, -5].map(ExpertId));
+}
+
+/// Issuing a request again with its exclusions in another order, or one
+/// named twice, is the same request: answered from the stored one, not
+/// refused as different content.
+#[tokio::test]
+async fn reordered_exclusions_issue_the_same_request() {
+    let roster = Roster::new(Arc::new(MemoryStore::new()));
+    let mut first = request("THA-2026-001", &["B.2"]);
+    first.excluded = [7, 2].map(ExpertId).to_vec();
+    let mut again = first.clone();
+    again.excluded = [2, 7, 2].map(ExpertId).to_vec();
+    let a = roster.match_request(&rso(), first).await.unwrap();
+    let b = roster.match_request(&rso(), again).await.unwrap();
+    assert_eq!(a, b);
+    let mut other = request("THA-2026-001", &["B.2"]);
+    other.excluded = vec![ExpertId(2)];
+    let err = roster.match_request(&rso(), other).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "id: request `THA-2026-001` was already issued with different content; issue the change under a new id"
+    );
 }
 
 #[test]

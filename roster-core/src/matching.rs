@@ -32,6 +32,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::eligibility::merged_days;
+use crate::error::{Field, ValidationError};
 use crate::lifecycle::Status;
 use crate::membership::Membership;
 use crate::model::{DateRange, Engagement, Expert, ExpertId, MissionRequest, Sector};
@@ -151,6 +152,78 @@ pub struct MatchPolicy {
     pub load_cap: Option<LoadCap>,
     /// Custom parts, scored after the built-in ones in this order.
     pub custom: Vec<WeightedPart>,
+}
+
+/// The largest sum of weights, built-in and custom, for which no total
+/// saturates: each part earns at most 1000 points per unit of weight, and
+/// totals are `u32`.
+pub const MAX_WEIGHT_SUM: u64 = u32::MAX as u64 / 1000;
+
+impl MatchPolicy {
+    /// Every problem with the policy, each naming its field: weights,
+    /// custom parts' included, that add up to 0 (every expert would score
+    /// 0) or to more than [`MAX_WEIGHT_SUM`] (totals would saturate and
+    /// stop telling experts apart), and a load cap that
+    /// [`LoadCap::check`] refuses.
+    pub fn check(&self) -> Vec<ValidationError> {
+        let Weights {
+            thematic,
+            years,
+            competencies,
+            languages,
+            region,
+            rotation,
+        } = self.weights;
+        let sum: u64 = [thematic, years, competencies, languages, region, rotation]
+            .into_iter()
+            .chain(self.custom.iter().map(|c| c.weight))
+            .map(u64::from)
+            .sum();
+        let field = Field::new("weights");
+        let mut errors = Vec::new();
+        if sum == 0 {
+            errors.push(ValidationError::new(
+                field,
+                "every weight is 0, so every expert would score 0; give at least one part a \
+                 weight",
+            ));
+        } else if sum > MAX_WEIGHT_SUM {
+            errors.push(ValidationError::new(
+                field,
+                format!(
+                    "add up to {sum}; at most {MAX_WEIGHT_SUM} keeps every total exact \
+                     (each part earns up to 1000 points per unit of weight)"
+                ),
+            ));
+        }
+        if let Some(cap) = &self.load_cap {
+            errors.extend(cap.check());
+        }
+        errors
+    }
+}
+
+impl LoadCap {
+    /// Every problem with the cap, each naming its field under
+    /// `load_cap`: a cap of 0 missions, which would remove every expert,
+    /// or a period of 0 days.
+    pub fn check(&self) -> Vec<ValidationError> {
+        let field = Field::new("load_cap");
+        let mut errors = Vec::new();
+        if self.max == 0 {
+            errors.push(ValidationError::new(
+                field.key("max"),
+                "is 0, which would remove every expert; allow at least 1 mission in the period",
+            ));
+        }
+        if self.period_days == 0 {
+            errors.push(ValidationError::new(
+                field.key("period_days"),
+                "is 0; the rolling period is at least 1 day",
+            ));
+        }
+        errors
+    }
 }
 
 /// Years of experience at which the years part is full.

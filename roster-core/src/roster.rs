@@ -116,23 +116,44 @@ impl Roster {
         self
     }
 
-    /// Uses other score weights.
-    pub fn with_weights(mut self, weights: Weights) -> Roster {
+    /// Uses other score weights. Refused, naming `weights`, when the
+    /// weights with those of the custom parts added so far would add up to
+    /// 0 or to more than [`MAX_WEIGHT_SUM`](crate::matching::MAX_WEIGHT_SUM)
+    /// (see [`MatchPolicy::check`](crate::matching::MatchPolicy::check));
+    /// to rank on custom parts alone, add them before setting these
+    /// weights to 0.
+    pub fn with_weights(mut self, weights: Weights) -> Result<Roster, RosterError> {
         self.matching.weights = weights;
-        self
+        self.with_checked_matching()
     }
 
     /// Caps how many missions an expert may carry in a rolling period; a
-    /// hard filter.
-    pub fn with_load_cap(mut self, cap: LoadCap) -> Roster {
+    /// hard filter. A cap of 0 missions or a period of 0 days is refused,
+    /// naming `load_cap.max` or `load_cap.period_days`.
+    pub fn with_load_cap(mut self, cap: LoadCap) -> Result<Roster, RosterError> {
         self.matching.load_cap = Some(cap);
-        self
+        self.with_checked_matching()
     }
 
-    /// Adds a deployment's own score part with a weight.
-    pub fn with_custom_part(mut self, part: Arc<dyn CustomPart>, weight: u32) -> Roster {
+    /// Adds a deployment's own score part with a weight. Refused, naming
+    /// `weights`, when all the weights would then add up to more than
+    /// [`MAX_WEIGHT_SUM`](crate::matching::MAX_WEIGHT_SUM), or to 0.
+    pub fn with_custom_part(
+        mut self,
+        part: Arc<dyn CustomPart>,
+        weight: u32,
+    ) -> Result<Roster, RosterError> {
         self.matching.custom.push(WeightedPart { part, weight });
-        self
+        self.with_checked_matching()
+    }
+
+    fn with_checked_matching(self) -> Result<Roster, RosterError> {
+        let errors = self.matching.check();
+        if errors.is_empty() {
+            Ok(self)
+        } else {
+            Err(errors.into())
+        }
     }
 
     /// The matching policy in use.

@@ -366,10 +366,14 @@ async fn extreme_dates_and_periods_are_errors_not_panics() {
         .expert();
     f.set_day("2026-04-15");
     f.include(id).await;
-    let roster = f.roster.clone().with_load_cap(LoadCap {
-        max: 1,
-        period_days: u32::MAX,
-    });
+    let roster = f
+        .roster
+        .clone()
+        .with_load_cap(LoadCap {
+            max: 1,
+            period_days: u32::MAX,
+        })
+        .unwrap();
     let list = roster
         .match_request(&rso(), request("CAP-1", &["A"]))
         .await

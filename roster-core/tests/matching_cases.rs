@@ -913,7 +913,8 @@ async fn xyz_roster() -> (Roster, Arc<Recording>, Vec<ExpertId>) {
         .with_load_cap(LoadCap {
             max: 2,
             period_days: 365,
-        });
+        })
+        .unwrap();
     (roster, store, ids)
 }
 
@@ -990,10 +991,12 @@ async fn bl22_rotation_load_cap_and_idempotent_issues() {
 #[tokio::test]
 async fn accepts_at_once_for_one_expert_keep_the_load_cap() {
     let (roster, store, ids) = xyz_roster().await;
-    let roster = roster.with_load_cap(LoadCap {
-        max: 1,
-        period_days: 365,
-    });
+    let roster = roster
+        .with_load_cap(LoadCap {
+            max: 1,
+            period_days: 365,
+        })
+        .unwrap();
     let thai = Actor::Participant("THA".into());
     let x = ids[0];
     let (may, june) = (monthly(1), monthly(2));
@@ -1271,4 +1274,115 @@ async fn the_same_id_from_two_members_is_two_requests() {
     // The Thai request is unchanged, so issuing it again is accepted.
     roster.match_request(&rso(), thai).await.unwrap();
     assert_eq!(store.saved(), ["THA/R-1", "IDN/R-1"]);
+}
+
+/// A policy that would rank nothing, or rank inexactly, is refused when
+/// the roster is set up, naming its field: weights that add up to 0 or to
+/// more than keeps every total exact (custom parts' included), and a load
+/// cap of 0 missions or 0 days.
+#[test]
+fn a_policy_that_cannot_rank_is_refused_naming_its_field() {
+    let roster = || Roster::new(Arc::new(MemoryStore::new()));
+    let zero = matching::Weights {
+        thematic: 0,
+        years: 0,
+        competencies: 0,
+        languages: 0,
+        region: 0,
+        rotation: 0,
+    };
+    let refusal = |result: Result<Roster, RosterError>| match result {
+        Err(RosterError::Validation(e)) => (e.field.to_string(), e.message),
+        Err(other) => panic!("expected one field's error, got {other:?}"),
+        Ok(_) => panic!("expected a refusal"),
+    };
+    assert_eq!(
+        refusal(roster().with_weights(zero)),
+        (
+            "weights".to_owned(),
+            "every weight is 0, so every expert would score 0; give at least one part a weight"
+                .to_owned()
+        )
+    );
+    // At the bound every total is exact; one more could saturate.
+    let at_bound = matching::Weights {
+        thematic: 4_294_967,
+        ..zero
+    };
+    assert_eq!(matching::MAX_WEIGHT_SUM, 4_294_967);
+    assert!(roster().with_weights(at_bound).is_ok());
+    let over = matching::Weights {
+        rotation: 1,
+        ..at_bound
+    };
+    assert_eq!(
+        refusal(roster().with_weights(over)).1,
+        "add up to 4294968; at most 4294967 keeps every total exact \
+         (each part earns up to 1000 points per unit of weight)"
+    );
+    let max = matching::Weights {
+        thematic: u32::MAX,
+        years: u32::MAX,
+        competencies: u32::MAX,
+        languages: u32::MAX,
+        region: u32::MAX,
+        rotation: u32::MAX,
+    };
+    assert!(
+        refusal(roster().with_weights(max))
+            .1
+            .starts_with("add up to 25769803770;")
+    );
+    // A custom part's weight counts: added first, it lets the built-in
+    // weights be 0; added on top of a full sum, it is refused.
+    let custom = Arc::new(Table(vec![]));
+    assert!(
+        roster()
+            .with_custom_part(custom.clone(), 10)
+            .unwrap()
+            .with_weights(zero)
+            .is_ok()
+    );
+    let full = roster().with_weights(at_bound).unwrap();
+    assert_eq!(
+        refusal(full.with_custom_part(custom, 1)).0,
+        "weights".to_owned()
+    );
+
+    let empty = LoadCap {
+        max: 0,
+        period_days: 0,
+    };
+    match roster().with_load_cap(empty) {
+        Err(RosterError::Invalid(errors)) => {
+            let found: Vec<(String, String)> = errors
+                .iter()
+                .map(|e| (e.field.to_string(), e.message.clone()))
+                .collect();
+            assert_eq!(
+                found,
+                [
+                    (
+                        "load_cap.max".to_owned(),
+                        "is 0, which would remove every expert; allow at least 1 mission in \
+                         the period"
+                            .to_owned()
+                    ),
+                    (
+                        "load_cap.period_days".to_owned(),
+                        "is 0; the rolling period is at least 1 day".to_owned()
+                    ),
+                ]
+            );
+        }
+        other => panic!("expected both fields of the cap, got {:?}", other.err()),
+    }
+    assert!(
+        roster()
+            .with_load_cap(LoadCap {
+                max: 1,
+                period_days: 1
+            })
+            .is_ok()
+    );
 }

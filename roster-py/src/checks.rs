@@ -1,7 +1,8 @@
 //! Checks of the input that scripts give and that its types alone do not
-//! make: whole numbers in the range of their field, the match policy a
-//! roster opens with, the requests of a batch, the options of a coverage
-//! report and request keys.
+//! make: whole numbers in the range of their field, the requests of a
+//! batch, the options of a coverage report and request keys. The match
+//! policy a roster opens with is checked by the core
+//! (`MatchPolicy::check`).
 //!
 //! Each check returns every problem it finds, each naming its field, so that
 //! one exception lists them all.
@@ -13,12 +14,7 @@ use roster_core::error::{Field, ValidationError};
 use roster_core::language::{Level, canonical_tag};
 use roster_core::matching::assignment::BatchRequest;
 use roster_core::matching::coverage::CoverageOptions;
-use roster_core::matching::{LoadCap, Weights};
 use roster_core::membership::{Membership, ParticipantKind};
-
-/// The largest sum of weights for which no total saturates: each part earns
-/// at most 1000 points per unit of weight, and totals are `u32`.
-pub(crate) const MAX_WEIGHT_SUM: u64 = u32::MAX as u64 / 1000;
 
 /// The longest period a coverage report looks ahead for terms ending. Terms
 /// last one year, so ten years already lists every term; the bound also
@@ -116,60 +112,6 @@ impl WholeNumber {
         // OK because `within` checked the range of `T`.
         T::try_from(value).map_err(|_| ValidationError::new(field, "is out of range"))
     }
-}
-
-/// Problems with score weights: all zero (every expert would score 0), or
-/// so large that totals would saturate and tie.
-pub(crate) fn check_weights(weights: &Weights) -> Vec<ValidationError> {
-    let Weights {
-        thematic,
-        years,
-        competencies,
-        languages,
-        region,
-        rotation,
-    } = *weights;
-    let sum: u64 = [thematic, years, competencies, languages, region, rotation]
-        .into_iter()
-        .map(u64::from)
-        .sum();
-    let field = Field::new("weights");
-    if sum == 0 {
-        vec![ValidationError::new(
-            field,
-            "every weight is 0, so every expert would score 0; give at least one part a weight",
-        )]
-    } else if sum > MAX_WEIGHT_SUM {
-        vec![ValidationError::new(
-            field,
-            format!(
-                "add up to {sum}; at most {MAX_WEIGHT_SUM} keeps every total exact \
-                 (each part earns up to 1000 points per unit of weight)"
-            ),
-        )]
-    } else {
-        Vec::new()
-    }
-}
-
-/// Problems with a load cap: a cap of 0 missions, which would remove every
-/// expert, or a period of 0 days.
-pub(crate) fn check_load_cap(cap: &LoadCap) -> Vec<ValidationError> {
-    let field = Field::new("load_cap");
-    let mut errors = Vec::new();
-    if cap.max == 0 {
-        errors.push(ValidationError::new(
-            field.key("max"),
-            "is 0, which would remove every expert; allow at least 1 mission in the period",
-        ));
-    }
-    if cap.period_days == 0 {
-        errors.push(ValidationError::new(
-            field.key("period_days"),
-            "is 0; the rolling period is at least 1 day",
-        ));
-    }
-    errors
 }
 
 /// Problems with the requests of a batch, named `batch[i].…`: an empty key,
@@ -440,67 +382,6 @@ mod tests {
             "is 3661; the maximum is 3660"
         );
         assert_eq!(IntRange::of::<u16>(), IntRange { min: 0, max: 65535 });
-    }
-
-    #[test]
-    fn the_default_weights_pass_and_extremes_are_named() {
-        assert_eq!(check_weights(&Weights::default()), Vec::new());
-        let zero = Weights {
-            thematic: 0,
-            years: 0,
-            competencies: 0,
-            languages: 0,
-            region: 0,
-            rotation: 0,
-        };
-        let errors = check_weights(&zero);
-        assert_eq!(fields(&errors), ["weights"]);
-        assert!(errors[0].message.starts_with("every weight is 0"));
-        // At the bound every total is exact; one more could saturate.
-        let at_bound = Weights {
-            thematic: 4_294_967,
-            ..zero
-        };
-        assert_eq!(check_weights(&at_bound), Vec::new());
-        let over = Weights {
-            rotation: 1,
-            ..at_bound
-        };
-        assert_eq!(
-            check_weights(&over)[0].message,
-            "add up to 4294968; at most 4294967 keeps every total exact \
-             (each part earns up to 1000 points per unit of weight)"
-        );
-        let max = Weights {
-            thematic: u32::MAX,
-            years: u32::MAX,
-            competencies: u32::MAX,
-            languages: u32::MAX,
-            region: u32::MAX,
-            rotation: u32::MAX,
-        };
-        assert!(
-            check_weights(&max)[0]
-                .message
-                .starts_with("add up to 25769803770;")
-        );
-    }
-
-    #[test]
-    fn a_load_cap_needs_a_mission_and_a_day() {
-        let fine = LoadCap {
-            max: 2,
-            period_days: 365,
-        };
-        assert_eq!(check_load_cap(&fine), Vec::new());
-        let empty = LoadCap {
-            max: 0,
-            period_days: 0,
-        };
-        assert_eq!(
-            fields(&check_load_cap(&empty)),
-            ["load_cap.max", "load_cap.period_days"]
-        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use pyo3::types::{PyDict, PyMapping, PyMappingMethods, PyString};
 use roster_core::error::{Field, RosterError, ValidationError};
 use roster_core::matching::assignment::{self, Assignment, BatchRequest};
 use roster_core::matching::coverage::CoverageOptions;
-use roster_core::matching::{LoadCap, Weights};
+use roster_core::matching::{LoadCap, MatchPolicy, Weights};
 use roster_core::membership::Membership;
 use roster_core::model::DateRange;
 use roster_core::{ExpertId, Roster};
@@ -55,26 +55,30 @@ impl MatchSettings {
                 },
             );
         if let Some(w) = &weights {
-            errors.extend(checks::check_weights(w));
+            let policy = MatchPolicy {
+                weights: *w,
+                ..MatchPolicy::default()
+            };
+            errors.extend(policy.check());
         }
         let load_cap = given(load_cap)
             .and_then(|c| read_counts(c, "load_cap", ["max", "period_days"], errors))
             .map(|[max, period_days]| LoadCap { max, period_days });
         if let Some(c) = &load_cap {
-            errors.extend(checks::check_load_cap(c));
+            errors.extend(c.check());
         }
         (errors.len() == before).then_some(MatchSettings { weights, load_cap })
     }
 
-    /// `roster` with this policy.
-    pub(crate) fn apply(self, mut roster: Roster) -> Roster {
+    /// `roster` with this policy; the roster checks it again.
+    pub(crate) fn apply(self, mut roster: Roster) -> Result<Roster, RosterError> {
         if let Some(weights) = self.weights {
-            roster = roster.with_weights(weights);
+            roster = roster.with_weights(weights)?;
         }
         if let Some(cap) = self.load_cap {
-            roster = roster.with_load_cap(cap);
+            roster = roster.with_load_cap(cap)?;
         }
-        roster
+        Ok(roster)
     }
 }
 

@@ -68,9 +68,7 @@ impl PyRoster {
         let (actor, clock, settings) = prepare(py, today, actor, weights, load_cap)?;
         let runtime = runtime()?;
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-        Ok(PyRoster::new(
-            store, "memory", clock, runtime, actor, settings,
-        ))
+        PyRoster::new(py, store, "memory", clock, runtime, actor, settings)
     }
 
     /// A roster in a SQLite file, created with its tables when missing.
@@ -95,9 +93,7 @@ impl PyRoster {
             let store = roster_sqlx::sqlite::SqliteStore::open(&path).await?;
             Ok(Arc::new(store) as Arc<dyn Store>)
         })?;
-        Ok(PyRoster::new(
-            store, "sqlite", clock, runtime, actor, settings,
-        ))
+        PyRoster::new(py, store, "sqlite", clock, runtime, actor, settings)
     }
 
     /// The same roster acting as another party, such as
@@ -583,16 +579,18 @@ impl PyRoster {
 
 impl PyRoster {
     fn new(
+        py: Python<'_>,
         store: Arc<dyn Store>,
         kind: &'static str,
         clock: Arc<DayClock>,
         runtime: Runtime,
         actor: Actor,
         settings: MatchSettings,
-    ) -> PyRoster {
-        let roster =
-            settings.apply(roster_core::Roster::new(Arc::clone(&store)).with_clock(clock.clone()));
-        PyRoster {
+    ) -> PyResult<PyRoster> {
+        let roster = settings
+            .apply(roster_core::Roster::new(Arc::clone(&store)).with_clock(clock.clone()))
+            .map_err(|e| roster_error(py, &e))?;
+        Ok(PyRoster {
             shared: Arc::new(Shared {
                 roster,
                 store,
@@ -601,7 +599,7 @@ impl PyRoster {
                 runtime,
             }),
             actor,
-        }
+        })
     }
 
     fn roster(&self) -> &roster_core::Roster {

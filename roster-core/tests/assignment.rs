@@ -278,6 +278,22 @@ proptest! {
         }
     }
 
+    /// Every window holds day 10, so nobody can take two missions: the
+    /// heuristic must then claim, and reach, the one-mission optimum.
+    #[test]
+    fn the_heuristic_proves_the_optimum_when_nobody_can_take_two(
+        mut requests in prop_oneof![batch(6), scored_batch(6, 3)],
+    ) {
+        for req in &mut requests {
+            let (first, last) = (req.window.first.min(window(10, 0).first), req.window.last);
+            req.window = DateRange { first, last: last.max(window(10, 0).last) };
+        }
+        let a = assign_non_overlapping(&requests);
+        prop_assert!(a.optimal);
+        prop_assert_eq!(a.total, assign(&requests).total);
+        prop_assert_eq!(a.total, brute_force(&requests, true));
+    }
+
     #[test]
     fn empty_slots_are_reported_once_per_reason(
         requests in prop_oneof![batch(6), scored_batch(6, 3)],
@@ -419,9 +435,10 @@ fn the_heuristic_takes_the_one_mission_optimum_when_greedy_falls_short() {
     assert_eq!(placed, [("THA/A", 3, 46), ("IDN/B", 0, 763)]);
     assert_eq!(a.total, 809);
     assert_eq!(a.total, brute_force(&requests, true));
-    // The bound (46 + 764) is not reached, so nothing proves the total
-    // optimal here, although it is.
-    assert!(!a.optimal);
+    // The bound (46 + 764) is not reached, but expert 3, the only one
+    // wanted by both, cannot take both: the one-mission optimum is the
+    // optimum, and the result says so.
+    assert!(a.optimal);
     assert_eq!(gaps(&a), [("THA/A", 2, UnfilledReason::TooFewCandidates)]);
 }
 

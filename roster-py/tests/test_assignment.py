@@ -66,29 +66,51 @@ def test_the_heuristic_says_when_it_is_not_proven_optimal() -> None:
     batch = [
         request("THA/A", JULY, 1, {1: 100, 2: 90}),
         request("IDN/B", JULY, 1, {1: 95}),
+        request("PHL/C", AUGUST, 1, {1: 10}),
     ]
     result = roster.assign_non_overlapping(batch)
-    # The greedy pass keeps expert 1 on A (100); the exact one-mission
-    # answer (185) is better, and with overlapping days it is the best
-    # there is. It is still below the bound of 195 (each request taking its
-    # best candidate), so nothing proves it optimal, and the result says so.
+    # Expert 1 is wanted in July and in August, so could take two missions:
+    # the one-mission optimum proves nothing. The best plan moves A to
+    # expert 2 so that 1 takes B in July and C in August (195); it is below
+    # the bound of 205 (each request taking its best candidate), so nothing
+    # proves it optimal, and the result says so.
     assert result == {
-        "placements": [placement("THA/A", 2, 90), placement("IDN/B", 1, 95)],
-        "total": 185,
+        "placements": [
+            placement("THA/A", 2, 90),
+            placement("IDN/B", 1, 95),
+            placement("PHL/C", 1, 10),
+        ],
+        "total": 195,
         "optimal": False,
         "unfilled": [],
     }
-    assert result["total"] == roster.assign(batch)["total"]
+    assert roster.assign(batch)["total"] == 185
+
+
+def test_the_heuristic_proves_the_optimum_when_nobody_can_take_two() -> None:
+    batch = [
+        request("THA/A", JULY, 1, {1: 100, 2: 90}),
+        request("IDN/B", JULY, 1, {1: 95}),
+    ]
+    result = roster.assign_non_overlapping(batch)
+    # Both missions share their days, so nobody can take two: the exact
+    # one-mission answer (185) is the optimum, although it is below the
+    # bound of 195, and the result says so.
+    assert result == {
+        "placements": [placement("THA/A", 2, 90), placement("IDN/B", 1, 95)],
+        "total": 185,
+        "optimal": True,
+        "unfilled": [],
+    }
+    assert result == roster.assign(batch)
 
 
 @pytest.mark.parametrize(
-    ("solver", "optimal"),
-    # The heuristic's bound lets A take both its candidates (50 + 40 + 60),
-    # which the overlapping days forbid: 110 is best, but not proven so.
-    [(roster.assign, True), (roster.assign_non_overlapping, False)],
+    "solver",
+    [roster.assign, roster.assign_non_overlapping],
     ids=["assign", "assign_non_overlapping"],
 )
-def test_unfilled_slots_give_one_entry_per_reason(solver: Any, optimal: bool) -> None:
+def test_unfilled_slots_give_one_entry_per_reason(solver: Any) -> None:
     batch = [
         request("THA/A", JULY, 3, {1: 50, 2: 40}),
         request("IDN/B", JULY, 1, {2: 60}),
@@ -97,7 +119,8 @@ def test_unfilled_slots_give_one_entry_per_reason(solver: Any, optimal: bool) ->
     assert solver(batch) == {
         "placements": [placement("THA/A", 1, 50), placement("IDN/B", 2, 60)],
         "total": 110,
-        "optimal": optimal,
+        # All in July, so nobody can take two: proven for both.
+        "optimal": True,
         "unfilled": [
             {"request": "THA/A", "slots": 1, "reason": "too_few_candidates"},
             {"request": "THA/A", "slots": 1, "reason": "candidates_placed_elsewhere"},

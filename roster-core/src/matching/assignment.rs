@@ -127,9 +127,12 @@ pub fn assign(requests: &[BatchRequest]) -> Assignment {
 /// Two plans are improved: one from a greedy pass by score, and one from
 /// the exact answer of [`assign`], which is also feasible here; the better
 /// is kept, so the total is never below that of [`assign`]. `optimal` is
-/// set only when the total reaches the bound of every request taking its
-/// best candidates, since the exact answer of the stricter model proves
-/// nothing about this one.
+/// set when the total reaches the bound of every request taking its best
+/// candidates, or when no expert is a candidate of two requests whose days
+/// do not overlap: then nobody can take two missions anyway, the two
+/// models have the same plans, and the exact answer of [`assign`] is the
+/// optimum here too. Otherwise the exact answer of the stricter model
+/// proves nothing about this one.
 pub fn assign_non_overlapping(requests: &[BatchRequest]) -> Assignment {
     let mut edges: Vec<(u32, usize, ExpertId)> = requests
         .iter()
@@ -158,6 +161,7 @@ pub fn assign_non_overlapping(requests: &[BatchRequest]) -> Assignment {
 
     let mut plan = Plan::new(requests);
     plan.search(&edges);
+    let one_mission_each = no_expert_spans_apart(requests);
     // Greedy misses chains (an expert moves to a lesser mission so that a
     // third takes its place), which the exact one-mission answer finds; it
     // cannot beat a plan already at the bound.
@@ -181,7 +185,28 @@ pub fn assign_non_overlapping(requests: &[BatchRequest]) -> Assignment {
         .zip(requests)
         .map(|(list, req)| list.into_iter().map(|(e, s)| (req, e, s)).collect())
         .collect();
-    finish(requests, placements, total == bound)
+    // When nobody can take two missions, the seeded plan started from the
+    // optimum of the same set of plans, and search never lowers a total.
+    finish(requests, placements, total == bound || one_mission_each)
+}
+
+/// Whether every expert's requests in the batch share a day, so that no
+/// expert can take two of them. Intervals that overlap pairwise share a
+/// common day, so it is enough that the latest first day comes no later
+/// than the earliest last day.
+fn no_expert_spans_apart(requests: &[BatchRequest]) -> bool {
+    let mut common: HashMap<ExpertId, DateRange> = HashMap::new();
+    for req in requests {
+        for &(expert, _) in &req.candidates {
+            let days = common.entry(expert).or_insert(req.window);
+            days.first = days.first.max(req.window.first);
+            days.last = days.last.min(req.window.last);
+            if days.first > days.last {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// The exact answer where each expert takes at most one mission of the

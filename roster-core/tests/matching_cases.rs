@@ -19,7 +19,7 @@ use roster_core::matching::{
 };
 use roster_core::membership::Membership;
 use roster_core::model::{
-    DateRange, Engagement, EngagementState, NominationRecord, Organisation, Sector,
+    DateRange, Engagement, EngagementState, Feedback, NominationRecord, Organisation, Sector,
 };
 use roster_core::store::{
     CallStore, Caps, ExpertStore, Invitation, InvitationStore, IssuedInvitation, MissionStore,
@@ -1111,7 +1111,7 @@ async fn a_request_accepts_no_more_experts_than_it_wants() {
 
 /// The same call twice at once, as a double submission or a retry sends
 /// it: both read before either writes, and both get the answer the first
-/// one got, for proposing, accepting and declining alike. Two accepts of
+/// one got, for proposing, accepting, declining and completing alike. Two accepts of
 /// one expert on overlapping days at once: one is booked, the other is
 /// refused on `expert` with the reason the ranking now gives.
 #[tokio::test]
@@ -1145,6 +1145,30 @@ async fn calls_at_once_on_one_engagement_agree() {
     assert_eq!((a.state, a.version), (EngagementState::Declined, 3));
     assert_eq!(a, b);
     assert_eq!(store.engagements(Some(x)).await.unwrap(), [a]);
+
+    // Completing twice at once, on Y's June mission: both answered with the
+    // completion recorded, its feedback once.
+    let (y, june) = (ids[1], monthly(2));
+    roster.match_request(&thai, june.clone()).await.unwrap();
+    roster.propose(&office, "THA", &june.id, y).await.unwrap();
+    roster.accept(&thai, "THA", &june.id, y).await.unwrap();
+    let rating = || {
+        Some(Feedback {
+            rating: 4,
+            comment: None,
+        })
+    };
+    let after = roster.clone().with_clock(Arc::new(FixedClock::new(
+        Utc.with_ymd_and_hms(2026, 6, 6, 3, 0, 0).unwrap(),
+    )));
+    let (a, b) = tokio::join!(
+        after.complete(&office, "THA", &june.id, y, rating()),
+        after.complete(&office, "THA", &june.id, y, rating())
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!((a.state, a.version), (EngagementState::Completed, 3));
+    assert_eq!(a.feedback.as_ref().map(|f| f.rating), Some(4));
+    assert_eq!(a, b);
 
     // Two requests on the same days, X proposed on both.
     let mut same_days = monthly(1);

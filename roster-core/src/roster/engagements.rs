@@ -241,8 +241,21 @@ impl Roster {
             .into());
         }
         engagement.state = EngagementState::Completed;
-        engagement.feedback = feedback.map(|f| self.recorded(actor, f));
-        let engagement = self.store.update_engagement(&engagement).await?;
+        engagement.feedback = feedback.clone().map(|f| self.recorded(actor, f));
+        let engagement = match self.store.update_engagement(&engagement).await {
+            // Another call changed the engagement since it was read; if it
+            // completed it, this call is answered as completing again is.
+            Err(lost @ StoreError::Conflict { .. }) => {
+                let stored = self
+                    .settled(&request, expert, EngagementState::Completed, lost)
+                    .await?;
+                return match feedback {
+                    Some(feedback) => self.add_feedback(actor, stored, feedback).await,
+                    None => Ok(stored),
+                };
+            }
+            other => other?,
+        };
         tracing::info!(
             request = %engagement.request_id,
             expert = %expert,

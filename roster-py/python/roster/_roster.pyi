@@ -49,9 +49,11 @@ def assign_non_overlapping(batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
     ``batch`` and the result are as for ``assign``. The problem is hard in
     general, so it is solved by local search, started from a greedy pass
     and from the answer of ``assign``, whose total it never falls below:
-    ``optimal`` is true only when the total reaches the bound of every
-    request taking its best candidates, and ``"candidates_placed_elsewhere"``
-    also covers candidates busy on another request's overlapping days.
+    ``optimal`` is true when the total reaches the bound of every request
+    taking its best candidates, or when no expert is a candidate of two
+    requests whose days do not overlap (nobody can take two, so the answer
+    of ``assign`` is the optimum); ``"candidates_placed_elsewhere"`` also
+    covers candidates busy on another request's overlapping days.
 
     :raises ValidationError: as for ``assign``.
     """

@@ -980,7 +980,12 @@ impl Roster {
     ) -> Result<Shortlist, RosterError> {
         self.check_request(actor, &mut request)?;
         if !self.store.save_request(&request).await? {
-            let stored = self.store.request(&request.key()).await?;
+            // Exclusions stored by earlier versions may be in any order.
+            let stored = self.store.request(&request.key()).await?.map(|mut s| {
+                s.excluded.sort_unstable();
+                s.excluded.dedup();
+                s
+            });
             if stored.as_ref() != Some(&request) {
                 return Err(crate::ValidationError::new(
                     Field::new("id"),

@@ -1145,6 +1145,14 @@ async fn calls_at_once_on_one_engagement_agree() {
     assert_eq!((a.state, a.version), (EngagementState::Declined, 3));
     assert_eq!(a, b);
     assert_eq!(store.engagements(Some(x)).await.unwrap(), [a]);
+    // Proposed again after the decline, twice at once.
+    let (a, b) = tokio::join!(
+        roster.propose(&office, "THA", &may.id, x),
+        roster.propose(&office, "THA", &may.id, x)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!((a.state, a.version), (EngagementState::Proposed, 4));
+    assert_eq!(a, b);
 
     // Completing twice at once, on Y's June mission: both answered with the
     // completion recorded, its feedback once.
@@ -1162,11 +1170,22 @@ async fn calls_at_once_on_one_engagement_agree() {
         Utc.with_ymd_and_hms(2026, 6, 6, 3, 0, 0).unwrap(),
     )));
     let (a, b) = tokio::join!(
+        after.complete(&office, "THA", &june.id, y, None),
+        after.complete(&office, "THA", &june.id, y, None)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(
+        (a.state, a.version, a.feedback.as_ref()),
+        (EngagementState::Completed, 3, None)
+    );
+    assert_eq!(a, b);
+    // Feedback added by completing again, twice at once: recorded once.
+    let (a, b) = tokio::join!(
         after.complete(&office, "THA", &june.id, y, rating()),
         after.complete(&office, "THA", &june.id, y, rating())
     );
     let (a, b) = (a.unwrap(), b.unwrap());
-    assert_eq!((a.state, a.version), (EngagementState::Completed, 3));
+    assert_eq!(a.version, 4);
     assert_eq!(a.feedback.as_ref().map(|f| f.rating), Some(4));
     assert_eq!(a, b);
 

@@ -9,6 +9,7 @@ use common::{request, rso};
 use roster_core::language::Level;
 use roster_core::membership::Membership;
 use roster_core::model::LanguageSkill;
+use roster_core::store::MissionStore;
 use roster_core::taxonomy::Taxonomy;
 use roster_core::{
     Actor, ExpertId, MemoryStore, MissionRequest, Roster, RosterError, ValidationError,
@@ -128,7 +129,7 @@ async fn reordered_exclusions_issue_the_same_request() {
     first.excluded = [7, 2].map(ExpertId).to_vec();
     let mut again = first.clone();
     again.excluded = [2, 7, 2].map(ExpertId).to_vec();
-    let a = roster.match_request(&rso(), first).await.unwrap();
+    let a = roster.match_request(&rso(), first.clone()).await.unwrap();
     let b = roster.match_request(&rso(), again).await.unwrap();
     assert_eq!(a, b);
     let mut other = request("THA-2026-001", &["B.2"]);
@@ -138,6 +139,14 @@ async fn reordered_exclusions_issue_the_same_request() {
         err.to_string(),
         "id: request `THA-2026-001` was already issued with different content; issue the change under a new id"
     );
+    // A request stored with its exclusions as given, as earlier versions
+    // kept them, is the same request too.
+    let store = Arc::new(MemoryStore::new());
+    let mut old = first;
+    old.id = "THA-2026-002".into();
+    assert!(store.save_request(&old).await.unwrap());
+    let roster = Roster::new(store);
+    roster.match_request(&rso(), old).await.unwrap();
 }
 
 #[test]

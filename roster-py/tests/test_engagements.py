@@ -326,7 +326,17 @@ def test_double_submissions_get_the_same_answer(office: roster.Roster) -> None:
         (lambda: office.propose("THA", REQUEST, expert_id), "proposed", 1),
         (lambda: thailand.accept("THA", REQUEST, expert_id), "accepted", 2),
         (lambda: thailand.decline_engagement("THA", REQUEST, expert_id), "declined", 3),
+        (lambda: office.propose("THA", REQUEST, expert_id), "proposed", 4),
+        (lambda: thailand.accept("THA", REQUEST, expert_id), "accepted", 5),
     ]:
         outcomes = at_once([step] * 4)
         assert all(isinstance(o, dict) for o in outcomes), outcomes
         assert {(o["state"], o["version"]) for o in outcomes} == {(state, version)}
+    # Completed, then its feedback added by completing again, each twice at
+    # once: the same engagement for every copy, the feedback recorded once.
+    office.set_today("2025-07-11")
+    done = at_once([lambda: office.complete("THA", REQUEST, expert_id)] * 4)
+    assert {(o["state"], o["version"]) for o in done} == {("completed", 6)}, done
+    rated = at_once([lambda: office.complete("THA", REQUEST, expert_id, {"rating": 4})] * 4)
+    assert all(isinstance(o, dict) for o in rated), rated
+    assert {(o["version"], o["feedback"]["rating"]) for o in rated} == {(7, 4)}

@@ -68,7 +68,14 @@ impl Roster {
                         version: stored.version,
                         ..proposal
                     };
-                    self.store.update_engagement(&again).await?
+                    match self.store.update_engagement(&again).await {
+                        Err(lost @ StoreError::Conflict { .. }) => {
+                            return self
+                                .settled(&request, expert, EngagementState::Proposed, lost)
+                                .await;
+                        }
+                        other => other?,
+                    }
                 }
                 other => return Err(wrong_state(&stored, other, "proposed")),
             },
@@ -356,7 +363,14 @@ impl Roster {
         request: &MissionRequest,
         expert: ExpertId,
     ) -> Result<Option<Engagement>, RosterError> {
-        let key = request.key();
+        self.find_engagement_by_key(&request.key(), expert).await
+    }
+
+    async fn find_engagement_by_key(
+        &self,
+        key: &str,
+        expert: ExpertId,
+    ) -> Result<Option<Engagement>, RosterError> {
         Ok(self
             .store
             .engagements(Some(expert))
@@ -408,25 +422,24 @@ impl Roster {
         mut engagement: Engagement,
         feedback: Feedback,
     ) -> Result<Engagement, RosterError> {
-        match &engagement.feedback {
-            Some(stored) if stored.says(&feedback) => return Ok(engagement),
-            Some(stored) => {
-                return Err(ValidationError::new(
-                    Field::new("feedback"),
-                    format!(
-                        "the engagement of {} on {} already has feedback, recorded at {}; \
-                         recorded feedback is never replaced",
-                        engagement.expert,
-                        engagement.request_id,
-                        stored.recorded_at.to_rfc3339()
-                    ),
-                )
-                .into());
-            }
-            None => {}
+        if let Some(answer) = feedback_on_record(&engagement, &feedback) {
+            return answer;
         }
-        engagement.feedback = Some(self.recorded(actor, feedback));
-        let engagement = self.store.update_engagement(&engagement).await?;
+        engagement.feedback = Some(self.recorded(actor, feedback.clone()));
+        let engagement = match self.store.update_engagement(&engagement).await {
+            // Another call changed the engagement since it was read: when it
+            // recorded feedback, answer as if this call came after it.
+            Err(lost @ StoreError::Conflict { .. }) => {
+                let stored = self
+                    .find_engagement_by_key(&engagement.request_id, engagement.expert)
+                    .await?;
+                return match stored.and_then(|s| feedback_on_record(&s, &feedback)) {
+                    Some(answer) => answer,
+                    None => Err(lost.into()),
+                };
+            }
+            other => other?,
+        };
         tracing::info!(
             request = %engagement.request_id,
             expert = %engagement.expert,
@@ -492,4 +505,30 @@ fn checked_feedback(mut feedback: Feedback) -> Result<Feedback, RosterError> {
     } else {
         Err(errors.into())
     }
+}
+
+/// The answer to adding `feedback` to `engagement` when it already has
+/// some: the engagement unchanged when the recorded feedback says the
+/// same, an error on `feedback` when it says something else (recorded
+/// feedback is never replaced); `None` when none is recorded.
+fn feedback_on_record(
+    engagement: &Engagement,
+    feedback: &Feedback,
+) -> Option<Result<Engagement, RosterError>> {
+    let stored = engagement.feedback.as_ref()?;
+    Some(if stored.says(feedback) {
+        Ok(engagement.clone())
+    } else {
+        Err(ValidationError::new(
+            Field::new("feedback"),
+            format!(
+                "the engagement of {} on {} already has feedback, recorded at {}; recorded \
+                 feedback is never replaced",
+                engagement.expert,
+                engagement.request_id,
+                stored.recorded_at.to_rfc3339()
+            ),
+        )
+        .into())
+    })
 }

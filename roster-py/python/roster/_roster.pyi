@@ -474,8 +474,10 @@ class Roster:
 
         :raises ForbiddenError: unless acting as the RSO, the requesting
             member or the expert.
+        :raises NotFoundError: if the request was never issued.
         :raises ValidationError: with ``field`` ``"state"`` if the
-            engagement is not proposed, or ``"expert"`` if a filter now
+            engagement is declined or completed, or ``"expert"`` if the
+            expert was never proposed for the request, if a filter now
             leaves the expert out, or if the request already has all the
             experts it wants (until one of them declines). The load cap and
             the request's demand are checked again as the acceptance is
@@ -541,6 +543,8 @@ class Roster:
             ``"feedback.comment"`` for feedback at fault, ``"state"`` unless
             the engagement is completed, and ``"feedback"`` if different
             feedback is already recorded.
-        :raises ConflictError: if the engagement changed while the feedback
-            was being recorded; read it again and retry.
+        :raises ConflictError: if the engagement changed in another way
+            while the feedback was being recorded; read it again and retry.
+            The same feedback recorded twice at once is not a conflict:
+            both calls return the engagement with it.
         """

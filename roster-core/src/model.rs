@@ -714,16 +714,24 @@ impl MissionRequest {
 pub const MAX_REQUEST_ID_CHARS: usize = 100;
 
 /// A request id is text a person can read back: not empty, no control or
-/// bidirectional formatting characters, at most [`MAX_REQUEST_ID_CHARS`]
-/// characters, and already trimmed and in Unicode NFC. It is refused
-/// rather than normalised, since the requester later names the request by
-/// the same id, compared exactly.
+/// bidirectional formatting characters, no character that does not show
+/// (see [`hidden_in_id`]), at most [`MAX_REQUEST_ID_CHARS`] characters,
+/// and already trimmed and in Unicode NFC. It is refused rather than
+/// normalised, since the requester later names the request by the same
+/// id, compared exactly.
 fn check_request_id(id: &str) -> Result<(), String> {
     if id.trim().is_empty() {
         return Err("is empty".into());
     }
     let mut plain = id.to_owned();
     clean_text(&mut plain, MAX_REQUEST_ID_CHARS)?;
+    if let Some(c) = id.chars().find(|&c| hidden_in_id(c)) {
+        return Err(format!(
+            "contains U+{:04X}, which does not show; two ids that read the same must be \
+             the same id",
+            c as u32
+        ));
+    }
     if plain != id {
         return Err(format!(
             "is not in its plain form: ids are compared exactly, so give it without \
@@ -731,6 +739,23 @@ fn check_request_id(id: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Whether `c` would sit in an id unseen: a format character such as a
+/// zero-width space, a soft hyphen or a byte-order mark, a line or
+/// paragraph separator, a private-use or unassigned code point. The
+/// zero-width non-joiner and joiner are allowed, since Persian, Sinhala
+/// and other scripts of the region spell words with them.
+fn hidden_in_id(c: char) -> bool {
+    use icu_properties::CodePointMapData;
+    use icu_properties::props::GeneralCategory as Gc;
+    if matches!(c, '\u{200C}' | '\u{200D}') {
+        return false;
+    }
+    matches!(
+        CodePointMapData::<Gc>::new().get(c),
+        Gc::Format | Gc::LineSeparator | Gc::ParagraphSeparator | Gc::PrivateUse | Gc::Unassigned
+    )
 }
 
 /// `code` when `membership` lists it as a state or territory.

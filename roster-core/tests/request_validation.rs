@@ -87,7 +87,32 @@ fn a_request_id_must_be_plain_text() {
         // Refused, not rewritten: the id stays as given.
         assert_eq!(r.id, id);
     }
-    for id in ["R".repeat(100), "Đà Nẵng/2026 #1".into(), "ไทย-๒๕๖๙".into()] {
+    // Characters that do not show: the same-looking id would be another.
+    for (id, code) in [
+        ("A\u{200B}B", "200B"),
+        ("\u{FEFF}THA-1", "FEFF"),
+        ("THA\u{AD}1", "00AD"),
+        ("THA-1\u{2028}2", "2028"),
+        ("THA-\u{E000}", "E000"),
+        ("THA-\u{E0041}", "E0041"),
+    ] {
+        let (_, errors) = validate(request(id, &["B.2"]));
+        assert_eq!(
+            only_error(&errors, "id"),
+            format!(
+                "contains U+{code}, which does not show; two ids that read the same must be \
+                 the same id"
+            ),
+            "id {id:?}"
+        );
+    }
+    for id in [
+        "R".repeat(100),
+        "Đà Nẵng/2026 #1".into(),
+        "ไทย-๒๕๖๙".into(),
+        // Persian spells words with the zero-width non-joiner.
+        "درخواست\u{200C}ها-۱".into(),
+    ] {
         let (_, errors) = validate(request(&id, &["B.2"]));
         assert_eq!(errors, [], "id {id:?}");
     }

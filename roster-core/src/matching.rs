@@ -144,6 +144,11 @@ impl fmt::Display for CapBreach {
 }
 
 /// How requests are matched: weights, an optional load cap and custom parts.
+///
+/// [`rank`] and the index take the policy as it is; a policy built by hand
+/// should pass [`check`](MatchPolicy::check) first (the `Roster` builders
+/// check it), since weights beyond [`MAX_WEIGHT_SUM`] saturate totals and
+/// stop telling experts apart.
 #[derive(Debug, Clone, Default)]
 pub struct MatchPolicy {
     /// Weights of the built-in parts.

@@ -1109,6 +1109,18 @@ async fn a_request_accepts_no_more_experts_than_it_wants() {
     assert_eq!(states(store.engagements(None).await.unwrap()), want);
 }
 
+/// The outcomes of two calls polled together, which must both succeed with
+/// the same engagement.
+async fn both<F>(a: F, b: F) -> Engagement
+where
+    F: std::future::Future<Output = Result<Engagement, RosterError>>,
+{
+    let (a, b) = tokio::join!(a, b);
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a, b);
+    a
+}
+
 /// The same call twice at once, as a double submission or a retry sends
 /// it: both read before either writes, and both get the answer the first
 /// one got, for proposing, accepting, declining and completing alike. Two accepts of
@@ -1123,36 +1135,32 @@ async fn calls_at_once_on_one_engagement_agree() {
     roster.match_request(&thai, may.clone()).await.unwrap();
 
     let office = rso();
-    let (a, b) = tokio::join!(
+    let a = both(
         roster.propose(&office, "THA", &may.id, x),
-        roster.propose(&office, "THA", &may.id, x)
-    );
-    let (a, b) = (a.unwrap(), b.unwrap());
+        roster.propose(&office, "THA", &may.id, x),
+    )
+    .await;
     assert_eq!((a.state, a.version), (EngagementState::Proposed, 1));
-    assert_eq!(a, b);
-    let (a, b) = tokio::join!(
+    let a = both(
         roster.accept(&thai, "THA", &may.id, x),
-        roster.accept(&thai, "THA", &may.id, x)
-    );
-    let (a, b) = (a.unwrap(), b.unwrap());
+        roster.accept(&thai, "THA", &may.id, x),
+    )
+    .await;
     assert_eq!((a.state, a.version), (EngagementState::Accepted, 2));
-    assert_eq!(a, b);
-    let (a, b) = tokio::join!(
+    let a = both(
         roster.decline_engagement(&thai, "THA", &may.id, x),
-        roster.decline_engagement(&thai, "THA", &may.id, x)
-    );
-    let (a, b) = (a.unwrap(), b.unwrap());
+        roster.decline_engagement(&thai, "THA", &may.id, x),
+    )
+    .await;
     assert_eq!((a.state, a.version), (EngagementState::Declined, 3));
-    assert_eq!(a, b);
     assert_eq!(store.engagements(Some(x)).await.unwrap(), [a]);
     // Proposed again after the decline, twice at once.
-    let (a, b) = tokio::join!(
+    let a = both(
         roster.propose(&office, "THA", &may.id, x),
-        roster.propose(&office, "THA", &may.id, x)
-    );
-    let (a, b) = (a.unwrap(), b.unwrap());
+        roster.propose(&office, "THA", &may.id, x),
+    )
+    .await;
     assert_eq!((a.state, a.version), (EngagementState::Proposed, 4));
-    assert_eq!(a, b);
 
     // Completing twice at once, on Y's June mission: both answered with the
     // completion recorded, its feedback once.
@@ -1169,25 +1177,23 @@ async fn calls_at_once_on_one_engagement_agree() {
     let after = roster.clone().with_clock(Arc::new(FixedClock::new(
         Utc.with_ymd_and_hms(2026, 6, 6, 3, 0, 0).unwrap(),
     )));
-    let (a, b) = tokio::join!(
+    let a = both(
         after.complete(&office, "THA", &june.id, y, None),
-        after.complete(&office, "THA", &june.id, y, None)
-    );
-    let (a, b) = (a.unwrap(), b.unwrap());
+        after.complete(&office, "THA", &june.id, y, None),
+    )
+    .await;
     assert_eq!(
         (a.state, a.version, a.feedback.as_ref()),
         (EngagementState::Completed, 3, None)
     );
-    assert_eq!(a, b);
     // Feedback added by completing again, twice at once: recorded once.
-    let (a, b) = tokio::join!(
+    let a = both(
         after.complete(&office, "THA", &june.id, y, rating()),
-        after.complete(&office, "THA", &june.id, y, rating())
-    );
-    let (a, b) = (a.unwrap(), b.unwrap());
+        after.complete(&office, "THA", &june.id, y, rating()),
+    )
+    .await;
     assert_eq!(a.version, 4);
     assert_eq!(a.feedback.as_ref().map(|f| f.rating), Some(4));
-    assert_eq!(a, b);
 
     // Two requests on the same days, X proposed on both.
     let mut same_days = monthly(1);

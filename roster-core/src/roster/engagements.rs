@@ -68,14 +68,7 @@ impl Roster {
                         version: stored.version,
                         ..proposal
                     };
-                    match self.store.update_engagement(&again).await {
-                        Err(lost @ StoreError::Conflict { .. }) => {
-                            return self
-                                .settled(&request, expert, EngagementState::Proposed, lost)
-                                .await;
-                        }
-                        other => other?,
-                    }
+                    self.write_or_settle(&request, &again).await?
                 }
                 other => return Err(wrong_state(&stored, other, "proposed")),
             },
@@ -188,14 +181,7 @@ impl Roster {
             other => return Err(wrong_state(&engagement, other, "declined")),
         }
         engagement.state = EngagementState::Declined;
-        let engagement = match self.store.update_engagement(&engagement).await {
-            Err(lost @ StoreError::Conflict { .. }) => {
-                return self
-                    .settled(&request, expert, EngagementState::Declined, lost)
-                    .await;
-            }
-            other => other?,
-        };
+        let engagement = self.write_or_settle(&request, &engagement).await?;
         tracing::info!(request = %engagement.request_id, expert = %expert, "engagement declined");
         Ok(engagement)
     }
@@ -393,6 +379,22 @@ impl Roster {
         match self.find_engagement(request, expert).await? {
             Some(stored) if stored.state == state => Ok(stored),
             _ => Err(lost.into()),
+        }
+    }
+
+    /// Writes `engagement`; when another call changed it first, answers
+    /// as [`settled`](Roster::settled) does for the state it was to have.
+    async fn write_or_settle(
+        &self,
+        request: &MissionRequest,
+        engagement: &Engagement,
+    ) -> Result<Engagement, RosterError> {
+        match self.store.update_engagement(engagement).await {
+            Err(lost @ StoreError::Conflict { .. }) => {
+                self.settled(request, engagement.expert, engagement.state, lost)
+                    .await
+            }
+            other => Ok(other?),
         }
     }
 

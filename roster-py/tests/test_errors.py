@@ -378,3 +378,35 @@ def test_a_language_tag_with_extensions_is_refused(office: roster.Roster) -> Non
         "desired_languages[1].tag: `en-x-legal` carries extension subtags; give only the "
         "language, with a script, region or variant where it matters, such as `en`"
     )
+
+
+KEY_CALLS: dict[str, Callable[[roster.Roster, str, str], object]] = {
+    "propose": lambda r, who, rid: r.propose(who, rid, 1),
+    "accept": lambda r, who, rid: r.accept(who, rid, 1),
+    "decline_engagement": lambda r, who, rid: r.decline_engagement(who, rid, 1),
+    "complete": lambda r, who, rid: r.complete(who, rid, 1),
+    "record_feedback": lambda r, who, rid: r.record_feedback(who, rid, 1, FEEDBACK),
+}
+
+
+@pytest.mark.parametrize("call", KEY_CALLS.values(), ids=KEY_CALLS.keys())
+@pytest.mark.parametrize("field", ["requester", "request_id"])
+def test_a_lone_surrogate_in_a_request_argument_names_it(
+    office: roster.Roster, call: Callable[[roster.Roster, str, str], object], field: str
+) -> None:
+    # Python strings may hold a lone surrogate, which is not text: the call
+    # fails on the argument that holds it, not with a bare UnicodeEncodeError.
+    args = {"requester": "THA", "request_id": "THA-2025-07"}
+    args[field] = "THA-\ud800"
+    with pytest.raises(roster.ValidationError) as caught:
+        call(office, args["requester"], args["request_id"])
+    assert caught.value.field == field
+    assert caught.value.message == (
+        f"{field}: holds a lone surrogate, which is not text; pass a string that encodes to UTF-8"
+    )
+
+
+def test_why_not_names_a_lone_surrogate_in_the_request_key(office: roster.Roster) -> None:
+    with pytest.raises(roster.ValidationError) as caught:
+        office.why_not("THA/\ud800", 1)
+    assert caught.value.field == "request_id"

@@ -148,6 +148,47 @@ impl<'a, 'py> FromPyObject<'a, 'py> for ExpertIdArgument {
     }
 }
 
+/// A text argument named `name`: a Python `str` that UTF-8 cannot hold (a
+/// lone surrogate, as `"\ud800"`) is a `ValidationError` naming it rather
+/// than a bare `UnicodeEncodeError`; anything but a `str` raises what
+/// Python's own conversion raises (`TypeError`).
+pub(crate) fn text_argument(value: &Bound<'_, PyAny>, name: &str) -> PyResult<String> {
+    match value.cast::<pyo3::types::PyString>() {
+        Ok(text) => text.to_str().map(str::to_owned).map_err(|_| {
+            let err = ValidationError::new(
+                Field::new(name),
+                "holds a lone surrogate, which is not text; pass a string that encodes to UTF-8",
+            );
+            validation_error(value.py(), &err)
+        }),
+        Err(_) => value.extract::<String>(),
+    }
+}
+
+/// The `requester` and `request_id` arguments that name an issued request,
+/// read by [`text_argument`].
+macro_rules! text_arguments {
+    ($($(#[$doc:meta])* $ty:ident = $name:literal;)+) => {$(
+        $(#[$doc])*
+        pub(crate) struct $ty(pub(crate) String);
+
+        impl<'a, 'py> FromPyObject<'a, 'py> for $ty {
+            type Error = PyErr;
+
+            fn extract(value: Borrowed<'a, 'py, PyAny>) -> PyResult<$ty> {
+                text_argument(&value, $name).map($ty)
+            }
+        }
+    )+};
+}
+
+text_arguments! {
+    /// A `requester` argument: a member's code.
+    RequesterArgument = "requester";
+    /// A `request_id` argument: the requester's own id for a request.
+    RequestIdArgument = "request_id";
+}
+
 /// A whole-number argument of any size, checked later with the other
 /// arguments of its call.
 pub(crate) struct WholeArgument(pub(crate) WholeNumber);

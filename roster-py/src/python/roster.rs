@@ -19,8 +19,8 @@ use roster_core::{Actor, DEFAULT_ZONE, Invited, MemoryStore, Store};
 use tokio::runtime::Runtime;
 
 use super::convert::{
-    ExpertIdArgument, WholeArgument, from_python, from_python_under, read_record, to_python,
-    whole_argument,
+    ExpertIdArgument, RequestIdArgument, RequesterArgument, WholeArgument, from_python,
+    from_python_under, read_record, text_argument, to_python, whole_argument,
 };
 use super::errors::{internal_error, roster_error, validation_error};
 use super::matching::{CoverageArguments, MatchSettings, invalid};
@@ -290,11 +290,11 @@ impl PyRoster {
         expert_id: ExpertIdArgument,
     ) -> PyResult<String> {
         let expert = expert_id.0;
-        let Ok(key) = request_id_or_shortlist.cast::<PyString>() else {
+        if request_id_or_shortlist.cast::<PyString>().is_err() {
             let shortlist: Shortlist = from_python_under(request_id_or_shortlist, "shortlist")?;
             return Ok(shortlist.why_not(expert));
-        };
-        let key = key.to_str()?.to_owned();
+        }
+        let key = text_argument(request_id_or_shortlist, "request_id")?;
         let (requester, _) = split_request_key(&key).map_err(|e| validation_error(py, &e))?;
         // The facade checks access when it ranks; checking first as well
         // keeps a member from learning which of another's request ids exist.
@@ -473,14 +473,14 @@ impl PyRoster {
     fn propose<'py>(
         &self,
         py: Python<'py>,
-        requester: &str,
-        request_id: &str,
+        requester: RequesterArgument,
+        request_id: RequestIdArgument,
         expert_id: ExpertIdArgument,
     ) -> PyResult<Bound<'py, PyAny>> {
         let engagement = self.run(
             py,
             self.roster()
-                .propose(&self.actor, requester, request_id, expert_id.0),
+                .propose(&self.actor, &requester.0, &request_id.0, expert_id.0),
         )?;
         to_python(py, &engagement)
     }
@@ -489,14 +489,14 @@ impl PyRoster {
     fn accept<'py>(
         &self,
         py: Python<'py>,
-        requester: &str,
-        request_id: &str,
+        requester: RequesterArgument,
+        request_id: RequestIdArgument,
         expert_id: ExpertIdArgument,
     ) -> PyResult<Bound<'py, PyAny>> {
         let engagement = self.run(
             py,
             self.roster()
-                .accept(&self.actor, requester, request_id, expert_id.0),
+                .accept(&self.actor, &requester.0, &request_id.0, expert_id.0),
         )?;
         to_python(py, &engagement)
     }
@@ -507,8 +507,8 @@ impl PyRoster {
     fn complete<'py>(
         &self,
         py: Python<'py>,
-        requester: &str,
-        request_id: &str,
+        requester: RequesterArgument,
+        request_id: RequestIdArgument,
         expert_id: ExpertIdArgument,
         feedback: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
@@ -518,8 +518,13 @@ impl PyRoster {
         };
         let engagement = self.run(
             py,
-            self.roster()
-                .complete(&self.actor, requester, request_id, expert_id.0, feedback),
+            self.roster().complete(
+                &self.actor,
+                &requester.0,
+                &request_id.0,
+                expert_id.0,
+                feedback,
+            ),
         )?;
         to_python(py, &engagement)
     }
@@ -528,8 +533,8 @@ impl PyRoster {
     fn record_feedback<'py>(
         &self,
         py: Python<'py>,
-        requester: &str,
-        request_id: &str,
+        requester: RequesterArgument,
+        request_id: RequestIdArgument,
         expert_id: ExpertIdArgument,
         feedback: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
@@ -538,8 +543,8 @@ impl PyRoster {
             py,
             self.roster().record_feedback(
                 &self.actor,
-                requester,
-                request_id,
+                &requester.0,
+                &request_id.0,
                 expert_id.0,
                 feedback,
             ),
@@ -552,14 +557,14 @@ impl PyRoster {
     fn decline_engagement<'py>(
         &self,
         py: Python<'py>,
-        requester: &str,
-        request_id: &str,
+        requester: RequesterArgument,
+        request_id: RequestIdArgument,
         expert_id: ExpertIdArgument,
     ) -> PyResult<Bound<'py, PyAny>> {
         let engagement = self.run(
             py,
             self.roster()
-                .decline_engagement(&self.actor, requester, request_id, expert_id.0),
+                .decline_engagement(&self.actor, &requester.0, &request_id.0, expert_id.0),
         )?;
         to_python(py, &engagement)
     }

@@ -113,6 +113,9 @@ def test_an_unknown_id_is_not_found(office: roster.Roster) -> None:
     assert str(caught.value) == "expert E-4242 not found"
     for call in (office.screen, office.invite, office.include):
         with pytest.raises(roster.NotFoundError):
+            call(4243)
+        # An id no store ever gives is refused before any lookup.
+        with pytest.raises(roster.ValidationError):
             call(-1)
 
 
@@ -157,12 +160,14 @@ ID_CALLS: dict[str, Callable[[roster.Roster, Any], object]] = {
 @pytest.mark.parametrize(
     ("expert_id", "message"),
     [
+        (0, "is 0; expert ids start at 1"),
+        (-5, "is -5; expert ids start at 1"),
         (2**63, f"is {2**63}; the maximum is {I64_MAX}"),
         (2**70, f"is {2**70}; the maximum is {I64_MAX}"),
         (-(2**63) - 1, f"is {-(2**63) - 1}; must be at least {-(2**63)}"),
         (Index(2**64), f"is {2**64}; the maximum is {I64_MAX}"),
     ],
-    ids=["2**63", "2**70", "below-i64", "index-2**64"],
+    ids=["zero", "negative", "2**63", "2**70", "below-i64", "index-2**64"],
 )
 def test_an_id_beyond_64_bits_is_a_validation_error(
     office: roster.Roster,

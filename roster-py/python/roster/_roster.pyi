@@ -77,7 +77,8 @@ class Roster:
     A whole number outside what its field or argument allows raises
     ``ValidationError`` naming it, never ``OverflowError``: a negative
     count says it must be zero or more, a number too large gives the
-    maximum, and an ``expert_id`` must fit in 64 bits (signed). Any object
+    maximum, and an ``expert_id`` must be 1 or more and fit in 64 bits
+    (signed). Any object
     with ``__index__`` (a numpy integer, say) counts as a whole number;
     another type, such as a ``str`` for an ``expert_id``, raises
     ``TypeError``.

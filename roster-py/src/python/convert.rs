@@ -137,14 +137,23 @@ where
     }
 }
 
-/// An `expert_id` argument: an int that must fit an expert id (an i64).
+/// An `expert_id` argument: an int that must fit an expert id (an i64)
+/// and be 1 or more, as every id the stores give is.
 pub(crate) struct ExpertIdArgument(pub(crate) ExpertId);
 
 impl<'a, 'py> FromPyObject<'a, 'py> for ExpertIdArgument {
     type Error = PyErr;
 
     fn extract(value: Borrowed<'a, 'py, PyAny>) -> PyResult<ExpertIdArgument> {
-        whole_argument::<i64>(&value, "expert_id").map(|id| ExpertIdArgument(ExpertId(id)))
+        let id = whole_argument::<i64>(&value, "expert_id")?;
+        if id < 1 {
+            let err = ValidationError::new(
+                Field::new("expert_id"),
+                format!("is {id}; expert ids start at 1"),
+            );
+            return Err(validation_error(value.py(), &err));
+        }
+        Ok(ExpertIdArgument(ExpertId(id)))
     }
 }
 

@@ -115,8 +115,9 @@ impl WholeNumber {
 }
 
 /// Problems with the requests of a batch, named `batch[i].…`: an empty key,
-/// a key used twice (placements and unfilled slots are reported by key), or
-/// a window that ends before it starts.
+/// a key used twice (placements and unfilled slots are reported by key), a
+/// candidate whose expert id is below 1, or a window that ends before it
+/// starts.
 pub(crate) fn check_batch(batch: &[BatchRequest]) -> Vec<ValidationError> {
     let mut errors = Vec::new();
     let mut seen: HashMap<&str, usize> = HashMap::new();
@@ -138,6 +139,14 @@ pub(crate) fn check_batch(batch: &[BatchRequest]) -> Vec<ValidationError> {
                     request.key
                 ),
             ));
+        }
+        for (j, (expert, _)) in request.candidates.iter().enumerate() {
+            if expert.0 < 1 {
+                errors.push(ValidationError::new(
+                    at.key("candidates").index(j).key("expert"),
+                    format!("is {}; expert ids start at 1", expert.0),
+                ));
+            }
         }
         let window = request.window;
         if window.last < window.first {

@@ -270,3 +270,14 @@ def test_a_bad_batch_names_the_field(
         solver(batch)
     assert [field for field, _ in caught.value.errors] == fields
     assert fragment in str(caught.value)
+
+
+@pytest.mark.parametrize("solver", [roster.assign, roster.assign_non_overlapping])
+def test_a_candidate_id_below_one_is_named(solver: Any) -> None:
+    batch = [request("THA/A", JULY, 1, {3: 10, 0: 5, -2: 1})]
+    with pytest.raises(roster.ValidationError) as caught:
+        solver(batch)
+    assert caught.value.errors == [
+        ("batch[0].candidates[1].expert", "is 0; expert ids start at 1"),
+        ("batch[0].candidates[2].expert", "is -2; expert ids start at 1"),
+    ]

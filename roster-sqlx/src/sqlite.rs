@@ -98,15 +98,29 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
-        // A local file gains nothing from recycling connections, and an
-        // in-memory database would be lost with its last connection.
-        let pool = SqlitePoolOptions::new()
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options)
-            .await
-            .map_err(backend)?;
+        let pool = retrying!(is_retryable, {
+            // Turning a new file to WAL takes a lock that SQLite does not
+            // wait for, and the pool opens its first connections side by
+            // side, so one of them could find the file locked. One
+            // connection makes the change first; WAL is kept in the file,
+            // so the pool's connections then have nothing to change.
+            use sqlx::Connection as _;
+            SqliteConnection::connect_with(&options)
+                .await
+                .map_err(backend)?
+                .close()
+                .await
+                .map_err(backend)?;
+            // A local file gains nothing from recycling connections, and an
+            // in-memory database would be lost with its last connection.
+            SqlitePoolOptions::new()
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(options.clone())
+                .await
+                .map_err(backend)
+        })?;
         tracing::debug!("connected to the SQLite roster database");
         let store = SqliteStore::from_pool(pool);
         store.migrate().await?;
@@ -123,6 +137,10 @@ impl SqliteStore {
     /// Applies the migrations embedded in this crate that the database has
     /// not seen. They are recorded in the table `roster_migrations`.
     pub async fn migrate(&self) -> Result<(), StoreError> {
+        // Shortcoming: sqlx's migrator takes no lock on SQLite, so two
+        // processes opening the same new file at once may both apply its
+        // first migration, and one then fails ("table already exists").
+        // Open a new file from one process before starting others.
         let mut migrator = sqlx::migrate!("migrations/sqlite");
         migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
         migrator.run(&self.pool).await.map_err(migrate_error)?;

@@ -88,6 +88,21 @@ async fn connections_use_wal_foreign_keys_and_wait_on_locks() {
     assert!(busy_timeout >= 5000, "busy_timeout {busy_timeout} ms");
 }
 
+/// Opening new files one after another on a runtime with several threads,
+/// where the pool's first connections open side by side: every open
+/// succeeds. Two connections turning a new file to WAL at once used to
+/// find it locked now and then (a few opens in a thousand).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_files_open_without_a_lock_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..1000 {
+        let path = dir.path().join(format!("roster-{i}.db"));
+        if let Err(e) = SqliteStore::open(&path).await {
+            panic!("open {i} failed: {e:?}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn reopening_keeps_the_data_and_migrates_once() {
     let dir = tempfile::tempdir().unwrap();

@@ -137,13 +137,18 @@ impl SqliteStore {
     /// Applies the migrations embedded in this crate that the database has
     /// not seen. They are recorded in the table `roster_migrations`.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        // Shortcoming: sqlx's migrator takes no lock on SQLite, so two
-        // processes opening the same new file at once may both apply its
-        // first migration, and one then fails ("table already exists").
-        // Open a new file from one process before starting others.
         let mut migrator = sqlx::migrate!("migrations/sqlite");
         migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
-        migrator.run(&self.pool).await.map_err(migrate_error)?;
+        // sqlx's migrator takes no lock on SQLite: two stores opening one
+        // new file at once (two processes, say) may both start a migration,
+        // and the one that commits second fails ("table already exists").
+        // Each migration and its record commit together, so running again
+        // finds it recorded and goes on; a migration that is broken fails
+        // again and its error stands.
+        retrying!(
+            |err: &StoreError| is_retryable(err) || failed_migration(err),
+            { migrator.run(&self.pool).await.map_err(migrate_error) }
+        )?;
         tracing::info!(
             latest = migrator.iter().map(|m| m.version).max(),
             "roster schema up to date on SQLite"
@@ -1006,6 +1011,22 @@ fn is_transient(err: &sqlx::Error) -> bool {
         | sqlx::Error::WorkerCrashed => true,
         _ => false,
     }
+}
+
+/// Whether a migration, or recording it, failed as it ran, which a store
+/// migrating the same file at the same time can cause.
+fn failed_migration(err: &StoreError) -> bool {
+    matches!(
+        err,
+        StoreError::Backend { source, .. }
+            if matches!(
+                source.downcast_ref::<sqlx::migrate::MigrateError>(),
+                Some(
+                    sqlx::migrate::MigrateError::ExecuteMigration(..)
+                        | sqlx::migrate::MigrateError::Execute(..)
+                )
+            )
+    )
 }
 
 fn migrate_error(err: sqlx::migrate::MigrateError) -> StoreError {

@@ -103,6 +103,37 @@ async fn new_files_open_without_a_lock_error() {
     }
 }
 
+/// Several stores opening one new file at once, as several processes
+/// starting together would: every open succeeds and each migration is
+/// recorded once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stores_opening_one_new_file_at_once_all_open() {
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..40 {
+        let path = dir.path().join(format!("roster-{round}.db"));
+        let opens: Vec<_> = (0..6)
+            .map(|_| {
+                let path = path.clone();
+                tokio::spawn(async move { SqliteStore::open(&path).await.map(drop) })
+            })
+            .collect();
+        for (i, open) in opens.into_iter().enumerate() {
+            if let Err(e) = open.await.unwrap() {
+                panic!("round {round}, store {i}: {e:?}");
+            }
+        }
+        let store = SqliteStore::open(&path).await.unwrap();
+        let (recorded, distinct): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COUNT(DISTINCT version) FROM roster_migrations WHERE success",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(recorded, distinct, "round {round}");
+        assert_eq!(recorded, 6, "round {round}: migrations recorded");
+    }
+}
+
 #[tokio::test]
 async fn reopening_keeps_the_data_and_migrates_once() {
     let dir = tempfile::tempdir().unwrap();

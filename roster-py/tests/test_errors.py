@@ -293,9 +293,16 @@ def test_a_bad_day_is_refused(today: str) -> None:
 
 
 def test_a_missing_database_directory_is_a_database_error(tmp_path: Path) -> None:
+    folder = tmp_path / "no" / "such" / "dir"
     with pytest.raises(roster.DatabaseError) as caught:
-        roster.Roster.open_sqlite(tmp_path / "no" / "such" / "dir" / "roster.db", TODAY)
+        roster.Roster.open_sqlite(folder / "roster.db", TODAY)
     assert caught.value.transient is False
+    # SQLite's own words ("unable to open database file") name nothing;
+    # the message names the folder to create.
+    assert str(caught.value) == (
+        f"cannot open {folder / 'roster.db'}: the folder {folder} does not exist; create it first"
+    )
+    assert not folder.exists()
 
 
 @pytest.mark.parametrize(

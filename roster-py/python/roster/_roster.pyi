@@ -138,7 +138,8 @@ class Roster:
         Other processes may use the file: a writer waits a few seconds for
         another's lock, then raises ``DatabaseError`` with ``transient`` set.
 
-        :raises DatabaseError: if the file cannot be opened or migrated.
+        :raises DatabaseError: if the file cannot be opened or migrated;
+            when its folder does not exist, the message names the folder.
         :raises ValidationError: if ``today``, ``actor``, ``weights`` or
             ``load_cap`` is malformed.
         """

@@ -22,6 +22,18 @@ pub(crate) fn validation_error(py: Python<'_>, err: &ValidationError) -> PyErr {
     raise(py, invalid(err))
 }
 
+/// A `DatabaseError` that is not worth retrying, with a message the
+/// bindings wrote (one that names no personal data).
+pub(crate) fn database_error(py: Python<'_>, message: String) -> PyErr {
+    raise(
+        py,
+        Raised {
+            class: Class::Database { transient: false },
+            message,
+        },
+    )
+}
+
 /// The Python exception for a panic caught at the boundary. Every panic is a
 /// bug; it still reaches Python as an ordinary `RosterError`, which scripts
 /// can catch, rather than as pyo3's `PanicException`, which they cannot

@@ -22,7 +22,7 @@ use super::convert::{
     ExpertIdArgument, RequestIdArgument, RequesterArgument, WholeArgument, from_python,
     from_python_under, read_record, text_argument, to_python, whole_argument,
 };
-use super::errors::{internal_error, roster_error, validation_error};
+use super::errors::{database_error, internal_error, roster_error, validation_error};
 use super::matching::{CoverageArguments, MatchSettings, invalid};
 use crate::checks::{WholeNumber, split_request_key};
 use crate::clock::{DayClock, parse_day};
@@ -88,6 +88,20 @@ impl PyRoster {
     ) -> PyResult<PyRoster> {
         // Every argument is checked before the file is touched.
         let (actor, clock, settings) = prepare(py, today, actor, weights, load_cap)?;
+        // SQLite says only "unable to open database file" when the folder
+        // is missing, and a DatabaseError shows no backend's words.
+        if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty())
+            && !folder.is_dir()
+        {
+            return Err(database_error(
+                py,
+                format!(
+                    "cannot open {}: the folder {} does not exist; create it first",
+                    path.display(),
+                    folder.display()
+                ),
+            ));
+        }
         let runtime = runtime()?;
         let store = detached(py, &runtime, async move {
             let store = roster_sqlx::sqlite::SqliteStore::open(&path).await?;
